@@ -1,0 +1,109 @@
+# corral — one non-recursive Makefile.
+# make [all] | check | demo | bench | fuzz | install | uninstall | clean
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+MANDIR ?= $(PREFIX)/share/man
+DESTDIR ?=
+PKG_CONFIG ?= pkg-config
+CC ?= cc
+B ?= build
+SAN ?=
+
+PKGS := libcjson libseccomp libcurl libcrypto
+PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
+
+WARN := -Wall -Wextra -Wformat=2 -Wshadow -Wstrict-prototypes \
+	-Wmissing-prototypes -Wvla -Wimplicit-fallthrough -fno-common \
+	-Werror=implicit-function-declaration -Werror=return-type \
+	-Werror=incompatible-pointer-types -Werror=int-conversion \
+	-Werror=format-security
+HARDEN := -fstack-protector-strong -fPIE
+ifeq ($(SAN),)
+OPT := -O2 -g -D_FORTIFY_SOURCE=2
+else
+OPT := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+endif
+# Developers and CI build with -Werror (WERROR=1); users' newer compilers need not.
+WERROR ?=
+CFLAGS ?=
+ALL_CFLAGS := -std=gnu11 -D_GNU_SOURCE $(OPT) $(WARN) $(HARDEN) $(if $(WERROR),-Werror) \
+	-I. $(PKG_CFLAGS) $(CFLAGS) -MMD -MP
+LDFLAGS ?=
+ALL_LDFLAGS := -pie -Wl,-z,relro,-z,now $(if $(SAN),-fsanitize=address,undefined) $(LDFLAGS)
+LIBS := $(PKG_LIBS) -lev -lm
+
+CORE_SRC := $(sort $(wildcard core/*.c sandbox/*.c))
+CMD_SRC := $(sort $(wildcard cmd/*.c))
+CORE_OBJ := $(CORE_SRC:%.c=$(B)/%.o)
+CMD_OBJ := $(CMD_SRC:%.c=$(B)/%.o)
+
+SERVER_SRC := $(filter-out tests/servers/fakelib.c,$(wildcard tests/servers/*.c))
+SERVERS := $(SERVER_SRC:%.c=$(B)/%)
+EXAMPLE_SRC := $(wildcard examples/*.c)
+EXAMPLES := $(EXAMPLE_SRC:%.c=$(B)/%)
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+UNITS := $(UNIT_SRC:%.c=$(B)/%)
+
+all: $(B)/corral
+
+$(B)/corral: $(CMD_OBJ) $(CORE_OBJ)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+
+$(B)/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(B)/tests/servers/%: $(B)/tests/servers/%.o $(B)/tests/servers/fakelib.o
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+
+$(B)/examples/%: $(B)/examples/%.o
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+
+$(B)/tests/unit/%: $(B)/tests/unit/%.o $(CORE_OBJ)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS) -lcmocka
+
+servers: $(SERVERS) $(EXAMPLES)
+units: $(UNITS)
+
+deps:
+	@sh scripts/deps.sh
+deps-test:
+	@sh scripts/deps.sh test
+
+# The demo: build, then run the main job on the bundled example.
+demo: deps
+	@$(MAKE) --no-print-directory all servers
+	@sh examples/demo.sh $(B)
+
+# Every test, on the normal build and on an ASan+UBSan build.
+check: deps-test
+	@$(MAKE) --no-print-directory WERROR=1 all servers units
+	@$(MAKE) --no-print-directory WERROR=1 B=build-asan SAN=1 all servers units
+	@sh tests/run.sh
+
+bench: deps
+	@$(MAKE) --no-print-directory all servers
+	@sh tests/bench/run.sh $(B)
+
+lint-man:
+	mandoc -Tlint -Wwarning man/*.[0-9]
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man7
+	install -m 0755 $(B)/corral $(DESTDIR)$(BINDIR)/corral
+	install -m 0644 man/corral.1 $(DESTDIR)$(MANDIR)/man1/
+	install -m 0644 man/corral.json.5 $(DESTDIR)$(MANDIR)/man5/
+	for f in man/*.7; do [ -f "$$f" ] && install -m 0644 "$$f" $(DESTDIR)$(MANDIR)/man7/ || true; done
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/corral $(DESTDIR)$(MANDIR)/man1/corral.1 \
+		$(DESTDIR)$(MANDIR)/man5/corral.json.5 $(DESTDIR)$(MANDIR)/man7/corral-sandbox.7
+
+clean:
+	rm -rf build build-asan tests/interop/node_modules
+
+.PHONY: all servers units deps deps-test demo check bench lint-man install uninstall clean
+.SECONDARY:
+
+-include $(shell find $(B) -name '*.d' 2>/dev/null)

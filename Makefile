@@ -19,10 +19,11 @@ WARN := -Wall -Wextra -Wformat=2 -Wshadow -Wstrict-prototypes \
 	-Werror=incompatible-pointer-types -Werror=int-conversion \
 	-Werror=format-security
 HARDEN := -fstack-protector-strong -fPIE
+SANFLAGS := -fsanitize=address,undefined
 ifeq ($(SAN),)
 OPT := -O2 -g -D_FORTIFY_SOURCE=2
 else
-OPT := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+OPT := -O1 -g -fno-omit-frame-pointer $(SANFLAGS) -fno-sanitize-recover=undefined
 endif
 # Developers and CI build with -Werror (WERROR=1); users' newer compilers need not.
 WERROR ?=
@@ -30,7 +31,7 @@ CFLAGS ?=
 ALL_CFLAGS := -std=gnu11 -D_GNU_SOURCE $(OPT) $(WARN) $(HARDEN) $(if $(WERROR),-Werror) \
 	-I. $(PKG_CFLAGS) $(CFLAGS) -MMD -MP
 LDFLAGS ?=
-ALL_LDFLAGS := -pie -Wl,-z,relro,-z,now $(if $(SAN),-fsanitize=address,undefined) $(LDFLAGS)
+ALL_LDFLAGS := -pie -Wl,-z,relro,-z,now $(if $(SAN),$(SANFLAGS)) $(LDFLAGS)
 LIBS := $(PKG_LIBS) -lev -lm
 
 CORE_SRC := $(sort $(wildcard core/*.c sandbox/*.c))
@@ -105,5 +106,6 @@ clean:
 
 .PHONY: all servers units deps deps-test demo check bench lint-man install uninstall clean
 .SECONDARY:
+.DELETE_ON_ERROR:
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)

@@ -1,0 +1,59 @@
+/* corral: one MCP server for many, each in a sandbox. */
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cmd/cmd.h"
+#include "core/util.h"
+#include "core/version.h"
+
+static const struct {
+	const char *name;
+	int (*fn)(int, char **);
+	const char *usage;
+} commands[] = {
+	{ "serve", cmd_serve, "serve [-c file]" },
+	{ "tools", cmd_tools, "tools [-c file] [--json]" },
+	{ "call", cmd_call,
+	    "call [-c file] [--json] name [json | key=value ...]" },
+	{ NULL, NULL, NULL }
+};
+
+static void
+usage(FILE *f)
+{
+	int i;
+
+	fprintf(f, "usage: corral command [options]\n");
+	for (i = 0; commands[i].name; i++)
+		fprintf(f, "       corral %s\n", commands[i].usage);
+	fprintf(f, "       corral --version\n");
+}
+
+int
+main(int argc, char **argv)
+{
+	int i;
+
+	signal(SIGPIPE, SIG_IGN);
+	if (argc < 2) {
+		usage(stderr);
+		return 2;
+	}
+	if (strcmp(argv[1], "--version") == 0 ||
+	    strcmp(argv[1], "version") == 0) {
+		printf("corral %s\n", CORRAL_VERSION);
+		return 0;
+	}
+	if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 ||
+	    strcmp(argv[1], "help") == 0) {
+		usage(stdout);
+		return 0;
+	}
+	for (i = 0; commands[i].name; i++)
+		if (strcmp(argv[1], commands[i].name) == 0)
+			return commands[i].fn(argc - 1, argv + 1);
+	logmsg("unknown command: %s", argv[1]);
+	usage(stderr);
+	return 2;
+}

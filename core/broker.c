@@ -1,0 +1,2424 @@
+/* The broker: the host session, method dispatch, and routing between the
+   host and the children. Messages are forwarded by changing only the spans
+   that must change (ids, tokens, names); the rest is copied as it came. */
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/broker.h"
+#include "core/jsonrpc.h"
+#include "core/util.h"
+#include "core/version.h"
+
+#define BAD_LINES_MAX 1000	/* consecutive non-JSON lines before cut-off */
+#define PAGES_MAX 1000		/* list pages followed per child and kind */
+#define RELIST_DELAY 0.02	/* list_changed debounce */
+
+/* One host request being dispatched. */
+struct rctx {
+	const char *p;		/* message text */
+	struct jmsg m;
+	char *method;
+	struct batch *bt;
+	cJSON *params;		/* parsed on demand */
+};
+
+struct gather {
+	struct hreq *h;
+	int waiting;
+	cJSON *acc;
+};
+
+void child_setup(struct child *, struct broker *, int, struct server_conf *);
+
+static void host_flush(struct broker *);
+static void notify_lists(struct broker *, int mask);
+static void hreq_free(struct broker *, struct hreq *);
+
+static const char *const list_method[CAT_NKINDS] = {
+	"tools/list", "prompts/list", "resources/list",
+	"resources/templates/list"
+};
+static const char *const list_key[CAT_NKINDS] = {
+	"tools", "prompts", "resources", "resourceTemplates"
+};
+static const char *const changed_method[CAT_NKINDS] = {
+	"notifications/tools/list_changed",
+	"notifications/prompts/list_changed",
+	"notifications/resources/list_changed",
+	"notifications/resources/list_changed"
+};
+
+/* --- the host link ------------------------------------------------------ */
+
+static void
+pause_children(struct broker *b, int pause)
+{
+	int i;
+
+	if (b->paused == pause)
+		return;
+	b->paused = pause;
+	for (i = 0; i < b->nchildren; i++) {
+		struct child *c = &b->children[i];
+
+		if (!c->stdout_open)
+			continue;
+		if (pause)
+			ev_io_stop(b->loop, &c->rd);
+		else
+			ev_io_start(b->loop, &c->rd);
+	}
+}
+
+static void
+host_wr_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct broker *b = w->data;
+
+	(void)loop;
+	(void)revents;
+	host_flush(b);
+}
+
+static void
+host_flush(struct broker *b)
+{
+	ssize_t n;
+
+	while (buf_used(&b->host_out) > 0) {
+		n = write(b->out_fd, buf_head(&b->host_out),
+		    buf_used(&b->host_out));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN) {
+			if (!ev_is_active(&b->host_wr))
+				ev_io_start(b->loop, &b->host_wr);
+			/* Stop reading children while the host lags. */
+			if (buf_used(&b->host_out) > b->cf->max_message)
+				pause_children(b, 1);
+			return;
+		}
+		if (n < 0) {
+			/* The host went away; nothing more can reach it. */
+			buf_reset(&b->host_out);
+			if (!b->stopping)
+				broker_shutdown(b);
+			break;
+		}
+		buf_consume(&b->host_out, n);
+	}
+	ev_io_stop(b->loop, &b->host_wr);
+	pause_children(b, 0);
+	broker_check_exit(b);
+}
+
+void
+broker_host_send(struct broker *b, const char *msg, size_t len)
+{
+	if (b->sink) {
+		b->sink(b, msg, len, b->sink_arg);
+		return;
+	}
+	if (buf_reserve(&b->host_out, len + 1) == NULL) {
+		logmsg("the host is not reading; dropped a message of %zu "
+		    "bytes", len);
+		return;
+	}
+	buf_add(&b->host_out, msg, len);
+	buf_add(&b->host_out, "\n", 1);
+	if (!ev_is_active(&b->host_wr))
+		host_flush(b);
+}
+
+static void
+batch_send(struct broker *b, struct batch *bt)
+{
+	if (bt->nresp > 0) {
+		buf_add(&bt->out, "]", 1);
+		broker_host_send(b, buf_head(&bt->out), buf_used(&bt->out));
+	}
+	buf_free(&bt->out);
+	free(bt);
+}
+
+/* One answer of a batch arrived (or will never come: msg NULL). */
+static void
+batch_answer(struct broker *b, struct batch *bt, const char *msg, size_t len)
+{
+	if (msg) {
+		buf_add(&bt->out, bt->nresp ? "," : "[", 1);
+		buf_add(&bt->out, msg, len);
+		bt->nresp++;
+	}
+	bt->waiting--;
+	if (bt->done_reading && bt->waiting == 0)
+		batch_send(b, bt);
+}
+
+/* Send a response to the host, or add it to its batch. */
+static void
+deliver(struct broker *b, struct batch *bt, const char *msg, size_t len)
+{
+	if (bt)
+		batch_answer(b, bt, msg, len);
+	else
+		broker_host_send(b, msg, len);
+}
+
+static void
+respond_raw(struct broker *b, struct batch *bt, const char *id, size_t idlen,
+    const char *result, size_t rlen)
+{
+	struct buf o;
+
+	buf_init(&o, 0);
+	buf_adds(&o, "{\"jsonrpc\":\"2.0\",\"id\":");
+	buf_add(&o, id, idlen);
+	buf_adds(&o, ",\"result\":");
+	buf_add(&o, result, rlen);
+	buf_add(&o, "}", 1);
+	deliver(b, bt, buf_head(&o), buf_used(&o));
+	buf_free(&o);
+}
+
+/* Respond with a result object (taken). */
+static void
+respond(struct broker *b, struct batch *bt, const char *id, size_t idlen,
+    cJSON *result)
+{
+	char *s = cJSON_PrintUnformatted(result);
+
+	cJSON_Delete(result);
+	respond_raw(b, bt, id, idlen, s, strlen(s));
+	cJSON_free(s);
+}
+
+/* Respond with an error; data (taken) may be NULL. id NULL means null. */
+static void
+respond_error(struct broker *b, struct batch *bt, const char *id,
+    size_t idlen, int code, const char *message, cJSON *data)
+{
+	cJSON *e = cJSON_CreateObject();
+	char *s;
+	struct buf o;
+
+	cJSON_AddNumberToObject(e, "code", code);
+	cJSON_AddStringToObject(e, "message", message);
+	if (data)
+		cJSON_AddItemToObject(e, "data", data);
+	s = cJSON_PrintUnformatted(e);
+	cJSON_Delete(e);
+	buf_init(&o, 0);
+	buf_adds(&o, "{\"jsonrpc\":\"2.0\",\"id\":");
+	if (id)
+		buf_add(&o, id, idlen);
+	else
+		buf_adds(&o, "null");
+	buf_adds(&o, ",\"error\":");
+	buf_adds(&o, s);
+	buf_add(&o, "}", 1);
+	cJSON_free(s);
+	deliver(b, bt, buf_head(&o), buf_used(&o));
+	buf_free(&o);
+}
+
+static void
+rctx_error(struct broker *b, struct rctx *r, int code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static void
+rctx_error(struct broker *b, struct rctx *r, int code, const char *fmt, ...)
+{
+	va_list ap;
+	char *msg;
+
+	va_start(ap, fmt);
+	if (vasprintf(&msg, fmt, ap) < 0)
+		fatal("out of memory");
+	va_end(ap);
+	respond_error(b, r->bt, r->p + r->m.id.off, r->m.id.len, code, msg,
+	    NULL);
+	free(msg);
+}
+
+static void
+notify_host(struct broker *b, const char *method, cJSON *params)
+{
+	cJSON *m = cJSON_CreateObject();
+	char *s;
+
+	cJSON_AddStringToObject(m, "jsonrpc", "2.0");
+	cJSON_AddStringToObject(m, "method", method);
+	if (params)
+		cJSON_AddItemToObject(m, "params", params);
+	s = cJSON_PrintUnformatted(m);
+	cJSON_Delete(m);
+	broker_host_send(b, s, strlen(s));
+	cJSON_free(s);
+}
+
+/* --- helpers ------------------------------------------------------------- */
+
+static char *
+span_dup(const char *p, struct jspan s)
+{
+	return xstrndup(p + s.off, s.len);
+}
+
+/* A member of a member: obj.k1.k2 (any may be absent). */
+static int
+member2(const char *p, struct jspan obj, const char *k1, const char *k2,
+    struct jspan *out)
+{
+	struct jspan mid;
+
+	if (json_member(p, obj, k1, &mid) != 1)
+		return 0;
+	return json_member(p, mid, k2, out) == 1;
+}
+
+static cJSON *
+rctx_params(struct rctx *r)
+{
+	if (r->params == NULL && r->m.params.len)
+		r->params = cJSON_ParseWithLength(r->p + r->m.params.off,
+		    r->m.params.len);
+	return r->params;
+}
+
+static const char *
+param_str(struct rctx *r, const char *k)
+{
+	cJSON *v = cJSON_GetObjectItemCaseSensitive(rctx_params(r), k);
+
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+static struct child *
+child_of(struct broker *b, int idx)
+{
+	return idx >= 0 && idx < b->nchildren ? &b->children[idx] : NULL;
+}
+
+static cJSON *
+child_error_data(struct child *c)
+{
+	cJSON *d = cJSON_CreateObject(), *t = cJSON_CreateArray();
+	int i;
+
+	cJSON_AddStringToObject(d, "server", c->conf->alias);
+	if (c->last_exit)
+		cJSON_AddStringToObject(d, "reason", c->last_exit);
+	for (i = 0; i < TAIL_LINES; i++) {
+		char *l = c->tail[(c->tail_next + i) % TAIL_LINES];
+
+		if (l)
+			cJSON_AddItemToArray(t, cJSON_CreateString(l));
+	}
+	cJSON_AddItemToObject(d, "stderr", t);
+	return d;
+}
+
+/* --- forwarding host requests -------------------------------------------- */
+
+static void
+hreq_timeout(struct broker *b, struct hreq *h, const char *why)
+{
+	struct child *c = child_of(b, h->child);
+	struct preq *pq;
+	cJSON *params, *d;
+	char *msg;
+
+	if (c && (pq = map_deli(&c->pending, h->cid))) {
+		params = cJSON_CreateObject();
+		cJSON_AddNumberToObject(params, "requestId", (double)h->cid);
+		cJSON_AddStringToObject(params, "reason", why);
+		child_notify(c, "notifications/cancelled", params);
+		free(pq);
+	}
+	d = cJSON_CreateObject();
+	if (c)
+		cJSON_AddStringToObject(d, "server", c->conf->alias);
+	cJSON_AddStringToObject(d, "method", h->method);
+	msg = xasprintf("%s: %s", c ? c->conf->alias : "corral", why);
+	respond_error(b, h->batch, h->id, h->idlen, RPC_REQUEST_TIMEOUT, msg,
+	    d);
+	free(msg);
+	hreq_free(b, h);
+}
+
+static void
+idle_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct hreq *h = w->data;
+	struct child *c = child_of(h->b, h->child);
+	char why[128];
+
+	(void)loop;
+	(void)revents;
+	snprintf(why, sizeof(why), "no answer or progress for %g s",
+	    c ? c->conf->t_call : 0);
+	hreq_timeout(h->b, h, why);
+}
+
+static void
+hard_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct hreq *h = w->data;
+	struct child *c = child_of(h->b, h->child);
+	char why[128];
+
+	(void)loop;
+	(void)revents;
+	snprintf(why, sizeof(why), "request took longer than %g s",
+	    c ? c->conf->t_call_max : 0);
+	hreq_timeout(h->b, h, why);
+}
+
+static struct hreq *
+hreq_new(struct broker *b, struct rctx *r)
+{
+	struct hreq *h = xcalloc(1, sizeof(*h));
+
+	h->b = b;
+	h->id = span_dup(r->p, r->m.id);
+	h->idlen = r->m.id.len;
+	h->method = xstrdup(r->method);
+	h->child = -1;
+	h->batch = r->bt;
+	h->started = mono_now();
+	ev_timer_init(&h->idle, idle_cb, 1, 0);
+	ev_timer_init(&h->hard, hard_cb, 1, 0);
+	h->idle.data = h->hard.data = h;
+	map_put(&b->hreqs, h->id, h->idlen, h);
+	return h;
+}
+
+static void
+hreq_free(struct broker *b, struct hreq *h)
+{
+	ev_timer_stop(b->loop, &h->idle);
+	ev_timer_stop(b->loop, &h->hard);
+	if (map_get(&b->hreqs, h->id, h->idlen) == h)
+		map_del(&b->hreqs, h->id, h->idlen);
+	if (h->ptok)
+		map_deli(&b->ptoks, h->ptok);
+	free(h->id);
+	free(h->method);
+	free(h->ptok_raw);
+	free(h);
+}
+
+static int
+edit_cmp(const void *a, const void *b)
+{
+	const struct jedit *x = a, *y = b;
+
+	return x->off < y->off ? -1 : x->off > y->off;
+}
+
+/* Forward the host request in r to child c, replacing the id, the progress
+   token and, when given, the span at name with newname (a JSON string). */
+static void
+forward(struct broker *b, struct rctx *r, struct child *c,
+    const struct jspan *name, const char *newname)
+{
+	struct jedit ed[4];
+	struct jspan tok;
+	struct hreq *h;
+	struct preq *pq;
+	char idtxt[32], toktxt[32], *quoted = NULL;
+	struct buf out;
+	int ne = 0, k;
+	double idle;
+
+	if (c->state != CH_READY) {
+		respond_error(b, r->bt, r->p + r->m.id.off, r->m.id.len,
+		    RPC_CONNECTION_CLOSED, "server is not running",
+		    child_error_data(c));
+		return;
+	}
+	h = hreq_new(b, r);
+	h->child = c->idx;
+	h->cid = ++c->next_id;
+	snprintf(idtxt, sizeof(idtxt), "%lld", (long long)h->cid);
+	ed[ne++] = (struct jedit){ r->m.id.off, r->m.id.len, idtxt,
+	    strlen(idtxt) };
+	if (name && newname) {
+		cJSON *s = cJSON_CreateString(newname);
+
+		quoted = cJSON_PrintUnformatted(s);
+		cJSON_Delete(s);
+		ed[ne++] = (struct jedit){ name->off, name->len, quoted,
+		    strlen(quoted) };
+	}
+	if (r->m.params.len &&
+	    member2(r->p, r->m.params, "_meta", "progressToken", &tok) &&
+	    (json_type(r->p, tok) == JT_STRING ||
+	    json_type(r->p, tok) == JT_NUMBER)) {
+		h->ptok = ++b->next_ptok;
+		h->ptok_raw = span_dup(r->p, tok);
+		h->ptok_len = tok.len;
+		map_puti(&b->ptoks, h->ptok, h);
+		snprintf(toktxt, sizeof(toktxt), "%lld", (long long)h->ptok);
+		ed[ne++] = (struct jedit){ tok.off, tok.len, toktxt,
+		    strlen(toktxt) };
+	}
+	qsort(ed, ne, sizeof(ed[0]), edit_cmp);
+	/* Offsets are in the whole text; the message may be one element
+	   of a batch, so splice relative to its start. */
+	for (k = 0; k < ne; k++)
+		ed[k].off -= r->m.all.off;
+	buf_init(&out, 0);
+	json_splice(&out, r->p + r->m.all.off, r->m.all.len, ed, ne);
+	cJSON_free(quoted);
+	pq = xcalloc(1, sizeof(*pq));
+	pq->cid = h->cid;
+	pq->h = h;
+	pq->gen = c->gen;
+	if (child_send(c, buf_head(&out), buf_used(&out)) < 0) {
+		buf_free(&out);
+		free(pq);
+		respond_error(b, h->batch, h->id, h->idlen, RPC_INTERNAL_ERROR,
+		    "server is not reading its input", child_error_data(c));
+		hreq_free(b, h);
+		return;
+	}
+	buf_free(&out);
+	map_puti(&c->pending, h->cid, pq);
+	idle = c->conf->t_call;
+	if (strcmp(h->method, "tasks/result") == 0)
+		idle = c->conf->t_call_max;
+	ev_timer_set(&h->idle, idle, idle);
+	ev_timer_again(b->loop, &h->idle);
+	ev_timer_set(&h->hard, c->conf->t_call_max, 0);
+	ev_timer_start(b->loop, &h->hard);
+}
+
+/* --- session: initialize ------------------------------------------------- */
+
+/* Merge object src into dst, recursively (union of capabilities). */
+static void
+merge_into(cJSON *dst, const cJSON *src)
+{
+	const cJSON *it;
+	cJSON *have;
+
+	cJSON_ArrayForEach(it, src) {
+		have = cJSON_GetObjectItemCaseSensitive(dst, it->string);
+		if (have && cJSON_IsObject(have) && cJSON_IsObject(it)) {
+			merge_into(have, it);
+		} else if (have == NULL) {
+			cJSON_AddItemToObject(dst, it->string,
+			    cJSON_Duplicate(it, 1));
+		} else if (cJSON_IsBool(it) && cJSON_IsTrue(it)) {
+			cJSON_ReplaceItemInObjectCaseSensitive(dst, it->string,
+			    cJSON_CreateTrue());
+		}
+	}
+}
+
+static int
+child_has(const struct child *c, const char *cap, const char *sub)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(c->caps, cap);
+
+	if (!cJSON_IsObject(v))
+		return 0;
+	if (sub == NULL)
+		return 1;
+	v = cJSON_GetObjectItemCaseSensitive(v, sub);
+	return v != NULL && !cJSON_IsFalse(v) && !cJSON_IsNull(v);
+}
+
+static void
+answer_initialize(struct broker *b)
+{
+	cJSON *res, *caps, *info, *o;
+	struct buf ins;
+	int i, logging = 0, completions = 0, subscribe = 0;
+	const cJSON *tasks;
+	struct hreq *h = b->init_req;
+
+	if (h == NULL)
+		return;
+	b->init_req = NULL;
+	ev_timer_stop(b->loop, &b->init_timer);
+	res = cJSON_CreateObject();
+	cJSON_AddStringToObject(res, "protocolVersion", b->host_version);
+	caps = cJSON_AddObjectToObject(res, "capabilities");
+	buf_init(&ins, 0);
+	o = cJSON_CreateObject();
+	for (i = 0; i < b->nchildren; i++) {
+		struct child *c = &b->children[i];
+
+		if (c->state != CH_READY)
+			continue;
+		logging |= child_has(c, "logging", NULL);
+		completions |= child_has(c, "completions", NULL);
+		subscribe |= child_has(c, "resources", "subscribe");
+		if ((tasks = cJSON_GetObjectItemCaseSensitive(c->caps,
+		    "tasks")) && cJSON_IsObject(tasks))
+			merge_into(o, tasks);
+		if (c->instructions && c->instructions[0]) {
+			if (buf_used(&ins))
+				buf_adds(&ins, "\n\n");
+			buf_addf(&ins, "## %s\n\n%s", c->conf->alias,
+			    c->instructions);
+		}
+	}
+	if (logging)
+		cJSON_AddObjectToObject(caps, "logging");
+	if (completions)
+		cJSON_AddObjectToObject(caps, "completions");
+	cJSON_AddBoolToObject(cJSON_AddObjectToObject(caps, "prompts"),
+	    "listChanged", 1);
+	{
+		cJSON *r = cJSON_AddObjectToObject(caps, "resources");
+
+		if (subscribe)
+			cJSON_AddBoolToObject(r, "subscribe", 1);
+		cJSON_AddBoolToObject(r, "listChanged", 1);
+	}
+	cJSON_AddBoolToObject(cJSON_AddObjectToObject(caps, "tools"),
+	    "listChanged", 1);
+	if (o->child)
+		cJSON_AddItemToObject(caps, "tasks", o);
+	else
+		cJSON_Delete(o);
+	info = cJSON_AddObjectToObject(res, "serverInfo");
+	cJSON_AddStringToObject(info, "name", "corral");
+	cJSON_AddStringToObject(info, "title", "corral MCP broker");
+	cJSON_AddStringToObject(info, "version", CORRAL_VERSION);
+	if (buf_used(&ins)) {
+		char *s = buf_steal(&ins, NULL);
+
+		cJSON_AddStringToObject(res, "instructions", s);
+		free(s);
+	}
+	buf_free(&ins);
+	b->answered = 1;
+	respond(b, h->batch, h->id, h->idlen, res);
+	hreq_free(b, h);
+}
+
+/* Answer the host's initialize once no child is still on its way. */
+static void
+maybe_answer_initialize(struct broker *b)
+{
+	int i;
+
+	if (b->init_req == NULL)
+		return;
+	for (i = 0; i < b->nchildren; i++) {
+		enum child_state s = b->children[i].state;
+
+		if (s == CH_SPAWNED || s == CH_INIT || s == CH_LISTING)
+			return;
+	}
+	answer_initialize(b);
+}
+
+static void
+init_timeout_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct broker *b = w->data;
+	int i;
+
+	(void)loop;
+	(void)revents;
+	for (i = 0; i < b->nchildren; i++) {
+		struct child *c = &b->children[i];
+
+		if (c->state == CH_INIT || c->state == CH_LISTING ||
+		    c->state == CH_SPAWNED)
+			logmsg("[%s] not ready yet; it joins when ready",
+			    c->conf->alias);
+	}
+	answer_initialize(b);
+}
+
+static void list_fetch(struct broker *, struct child *, int kind,
+    const char *cursor, cJSON *acc, intptr_t page);
+
+static void
+child_ready(struct broker *b, struct child *c)
+{
+	c->state = CH_READY;
+	c->ready_at = mono_now();
+	ev_timer_stop(b->loop, &c->start_timer);
+	if (c->failures > 0)
+		logmsg("[%s] ready again", c->conf->alias);
+	maybe_answer_initialize(b);
+}
+
+/* A list fetch is complete: install it in the catalog. */
+static void
+list_done(struct broker *b, struct child *c, int kind, cJSON *items)
+{
+	cJSON *it, *next, *name;
+	int i, keep;
+
+	if (kind == CAT_TOOLS && (c->conf->allow || c->conf->deny)) {
+		for (it = items ? items->child : NULL; it; it = next) {
+			next = it->next;
+			name = cJSON_GetObjectItemCaseSensitive(it, "name");
+			if (!cJSON_IsString(name))
+				continue;
+			keep = c->conf->allow == NULL;
+			for (i = 0; !keep && i < c->conf->nallow; i++)
+				keep = glob_match(c->conf->allow[i],
+				    name->valuestring);
+			for (i = 0; keep && i < c->conf->ndeny; i++)
+				keep = !glob_match(c->conf->deny[i],
+				    name->valuestring);
+			if (!keep)
+				cJSON_Delete(cJSON_DetachItemViaPointer(items,
+				    it));
+		}
+	}
+	if (catalog_set(&b->cat, kind, c->idx, items))
+		notify_lists(b, 1 << kind);
+	if (--c->listing == 0 && c->state == CH_LISTING)
+		child_ready(b, c);
+}
+
+static void
+list_page_cb(struct broker *b, struct preq *pq, int idx, const char *msg,
+    size_t len, const struct jspan *result, const struct jspan *error)
+{
+	struct child *c = &b->children[idx];
+	cJSON *page, *items, *it, *next;
+	const cJSON *cursor;
+	int kind = pq->kind;
+
+	(void)len;
+	if (error) {
+		logmsg("[%s] %s failed; treating it as empty",
+		    c->conf->alias, list_method[kind]);
+		cJSON_Delete(pq->acc);
+		list_done(b, c, kind, NULL);
+		return;
+	}
+	page = cJSON_ParseWithLength(msg + result->off, result->len);
+	items = cJSON_GetObjectItemCaseSensitive(page, list_key[kind]);
+	if (!cJSON_IsArray(items)) {
+		logmsg("[%s] %s result has no \"%s\" array; treating it as "
+		    "empty", c->conf->alias, list_method[kind], list_key[kind]);
+	} else {
+		for (it = items->child; it; it = next) {
+			next = it->next;
+			cJSON_AddItemToArray(pq->acc,
+			    cJSON_DetachItemViaPointer(items, it));
+		}
+	}
+	cursor = cJSON_GetObjectItemCaseSensitive(page, "nextCursor");
+	if (cJSON_IsString(cursor) && (intptr_t)pq->arg < PAGES_MAX) {
+		cJSON *acc = pq->acc;
+
+		pq->acc = NULL;
+		list_fetch(b, c, kind, cursor->valuestring, acc,
+		    (intptr_t)pq->arg + 1);
+	} else {
+		if (cJSON_IsString(cursor))
+			logmsg("[%s] %s: more than %d pages; using the first",
+			    c->conf->alias, list_method[kind], PAGES_MAX);
+		list_done(b, c, kind, pq->acc);
+		pq->acc = NULL;
+	}
+	cJSON_Delete(page);
+}
+
+static void
+list_fetch(struct broker *b, struct child *c, int kind, const char *cursor,
+    cJSON *acc, intptr_t page)
+{
+	struct preq *pq = xcalloc(1, sizeof(*pq));
+	cJSON *params = NULL;
+
+	pq->kind = kind;
+	pq->done = list_page_cb;
+	pq->acc = acc ? acc : cJSON_CreateArray();
+	pq->arg = (void *)page;
+	if (cursor) {
+		params = cJSON_CreateObject();
+		cJSON_AddStringToObject(params, "cursor", cursor);
+	}
+	if (child_request(c, list_method[kind], params, pq) < 0) {
+		cJSON_Delete(pq->acc);
+		free(pq);
+		list_done(b, c, kind, NULL);
+	}
+}
+
+/* Fetch the lists a child declared, all kinds at once. */
+static void
+child_fetch_lists(struct broker *b, struct child *c, int mask)
+{
+	int k;
+
+	for (k = 0; k < CAT_NKINDS; k++) {
+		if (!(mask & (1 << k)))
+			continue;
+		c->listing++;
+	}
+	for (k = 0; k < CAT_NKINDS; k++)
+		if (mask & (1 << k))
+			list_fetch(b, c, k, NULL, NULL, 1);
+}
+
+static int
+child_list_mask(const struct child *c)
+{
+	int mask = 0;
+
+	if (child_has(c, "tools", NULL))
+		mask |= 1 << CAT_TOOLS;
+	if (child_has(c, "prompts", NULL))
+		mask |= 1 << CAT_PROMPTS;
+	if (child_has(c, "resources", NULL))
+		mask |= 1 << CAT_RESOURCES | 1 << CAT_TEMPLATES;
+	return mask;
+}
+
+static void
+child_fail_init(struct broker *b, struct child *c, const char *why)
+{
+	logmsg("[%s] %s", c->conf->alias, why);
+	free(c->fail_reason);
+	c->fail_reason = xstrdup(why);
+	child_stop(c);
+	maybe_answer_initialize(b);
+}
+
+static void
+ignore_cb(struct broker *b, struct preq *pq, int idx, const char *msg,
+    size_t len, const struct jspan *result, const struct jspan *error)
+{
+	(void)b;
+	(void)pq;
+	(void)idx;
+	(void)msg;
+	(void)len;
+	(void)result;
+	(void)error;
+}
+
+static void
+send_level(struct broker *b, struct child *c)
+{
+	struct preq *pq;
+	cJSON *params;
+
+	if (b->log_level == NULL || !child_has(c, "logging", NULL))
+		return;
+	pq = xcalloc(1, sizeof(*pq));
+	pq->done = ignore_cb;
+	params = cJSON_CreateObject();
+	cJSON_AddStringToObject(params, "level", b->log_level);
+	if (child_request(c, "logging/setLevel", params, pq) < 0)
+		free(pq);
+}
+
+static void
+resubscribe(struct child *c)
+{
+	struct map_ent *e;
+	size_t it;
+	struct preq *pq;
+	cJSON *params;
+
+	for (e = map_first(&c->subs, &it); e; e = map_next(&c->subs, &it, e)) {
+		pq = xcalloc(1, sizeof(*pq));
+		pq->done = ignore_cb;
+		params = cJSON_CreateObject();
+		cJSON_AddStringToObject(params, "uri", e->key);
+		if (child_request(c, "resources/subscribe", params, pq) < 0)
+			free(pq);
+	}
+}
+
+static void
+child_init_cb(struct broker *b, struct preq *pq, int idx, const char *msg,
+    size_t len, const struct jspan *result, const struct jspan *error)
+{
+	struct child *c = &b->children[idx];
+	cJSON *res, *v;
+	char *why;
+	int mask;
+
+	(void)pq;
+	(void)len;
+	if (error) {
+		cJSON *e = cJSON_ParseWithLength(msg + error->off, error->len);
+		cJSON *m = cJSON_GetObjectItemCaseSensitive(e, "message");
+
+		why = xasprintf("initialize failed: %s",
+		    cJSON_IsString(m) ? m->valuestring : "error");
+		cJSON_Delete(e);
+		child_fail_init(b, c, why);
+		free(why);
+		return;
+	}
+	res = cJSON_ParseWithLength(msg + result->off, result->len);
+	v = cJSON_GetObjectItemCaseSensitive(res, "protocolVersion");
+	if (!cJSON_IsString(v) || !jsonrpc_version_ok(v->valuestring)) {
+		why = xasprintf("answered with protocol version %s, which "
+		    "corral does not speak", cJSON_IsString(v) ?
+		    v->valuestring : "(none)");
+		cJSON_Delete(res);
+		child_fail_init(b, c, why);
+		free(why);
+		return;
+	}
+	free(c->version);
+	c->version = xstrdup(v->valuestring);
+	cJSON_Delete(c->caps);
+	c->caps = cJSON_DetachItemFromObjectCaseSensitive(res, "capabilities");
+	if (!cJSON_IsObject(c->caps)) {
+		cJSON_Delete(c->caps);
+		c->caps = cJSON_CreateObject();
+	}
+	free(c->instructions);
+	v = cJSON_GetObjectItemCaseSensitive(res, "instructions");
+	c->instructions = cJSON_IsString(v) ? xstrdup(v->valuestring) : NULL;
+	cJSON_Delete(res);
+	child_notify(c, "notifications/initialized", NULL);
+	send_level(b, c);
+	resubscribe(c);
+	c->state = CH_LISTING;
+	mask = child_list_mask(c);
+	if (mask == 0)
+		child_ready(b, c);
+	else
+		child_fetch_lists(b, c, mask);
+}
+
+void
+broker_child_initialize(struct broker *b, struct child *c)
+{
+	struct preq *pq = xcalloc(1, sizeof(*pq));
+	cJSON *params = cJSON_CreateObject(), *caps, *info;
+	const char *keep[] = { "roots", "sampling", "elicitation", NULL };
+	const cJSON *v;
+	int i;
+
+	cJSON_AddStringToObject(params, "protocolVersion", jsonrpc_latest);
+	caps = cJSON_AddObjectToObject(params, "capabilities");
+	/* Claim toward children only what the host can really do. */
+	for (i = 0; keep[i]; i++)
+		if ((v = cJSON_GetObjectItemCaseSensitive(b->host_caps,
+		    keep[i])) && cJSON_IsObject(v))
+			cJSON_AddItemToObject(caps, keep[i],
+			    cJSON_Duplicate(v, 1));
+	info = cJSON_AddObjectToObject(params, "clientInfo");
+	cJSON_AddStringToObject(info, "name", "corral");
+	cJSON_AddStringToObject(info, "version", CORRAL_VERSION);
+	pq->done = child_init_cb;
+	c->state = CH_INIT;
+	if (child_request(c, "initialize", params, pq) < 0) {
+		free(pq);
+		child_fail_init(b, c, "cannot send initialize");
+	}
+}
+
+/* --- host requests ------------------------------------------------------- */
+
+static void
+h_initialize(struct broker *b, struct rctx *r)
+{
+	const char *v = param_str(r, "protocolVersion");
+	cJSON *caps, *info;
+	int i;
+
+	if (b->initialized) {
+		rctx_error(b, r, RPC_INVALID_REQUEST, "already initialized");
+		return;
+	}
+	if (r->bt) {
+		rctx_error(b, r, RPC_INVALID_REQUEST,
+		    "initialize may not be part of a batch");
+		return;
+	}
+	if (v == NULL) {
+		rctx_error(b, r, RPC_INVALID_PARAMS,
+		    "initialize needs params.protocolVersion");
+		return;
+	}
+	b->initialized = 1;
+	b->host_version = xstrdup(jsonrpc_version_ok(v) ? v : jsonrpc_latest);
+	caps = cJSON_GetObjectItemCaseSensitive(rctx_params(r), "capabilities");
+	b->host_caps = cJSON_IsObject(caps) ? cJSON_Duplicate(caps, 1) :
+	    cJSON_CreateObject();
+	info = cJSON_GetObjectItemCaseSensitive(rctx_params(r), "clientInfo");
+	b->client_info = info ? cJSON_Duplicate(info, 1) : NULL;
+	b->init_req = hreq_new(b, r);
+	ev_timer_set(&b->init_timer, b->cf->t_initialize, 0);
+	ev_timer_start(b->loop, &b->init_timer);
+	for (i = 0; i < b->nchildren; i++)
+		if (b->children[i].state == CH_SPAWNED)
+			broker_child_initialize(b, &b->children[i]);
+	maybe_answer_initialize(b);
+}
+
+static void
+h_ping(struct broker *b, struct rctx *r)
+{
+	respond_raw(b, r->bt, r->p + r->m.id.off, r->m.id.len, "{}", 2);
+}
+
+static int
+no_cursor(struct broker *b, struct rctx *r)
+{
+	cJSON *c = cJSON_GetObjectItemCaseSensitive(rctx_params(r), "cursor");
+
+	if (c && !cJSON_IsNull(c)) {
+		/* corral answers every list in one page. */
+		rctx_error(b, r, RPC_INVALID_PARAMS, "invalid cursor");
+		return 0;
+	}
+	return 1;
+}
+
+static void
+h_list(struct broker *b, struct rctx *r, int kind)
+{
+	const char *items;
+	size_t n;
+	struct buf o;
+
+	if (!no_cursor(b, r))
+		return;
+	items = catalog_json(&b->cat, kind, &n);
+	buf_init(&o, 0);
+	buf_addf(&o, "{\"%s\":", list_key[kind]);
+	buf_add(&o, items, n);
+	buf_add(&o, "}", 1);
+	respond_raw(b, r->bt, r->p + r->m.id.off, r->m.id.len, buf_head(&o),
+	    buf_used(&o));
+	buf_free(&o);
+}
+
+static void h_tools_list(struct broker *b, struct rctx *r)
+{ h_list(b, r, CAT_TOOLS); }
+static void h_prompts_list(struct broker *b, struct rctx *r)
+{ h_list(b, r, CAT_PROMPTS); }
+static void h_resources_list(struct broker *b, struct rctx *r)
+{ h_list(b, r, CAT_RESOURCES); }
+static void h_templates_list(struct broker *b, struct rctx *r)
+{ h_list(b, r, CAT_TEMPLATES); }
+
+/* tools/call and prompts/get: map the exposed name back and forward. */
+static void
+by_name(struct broker *b, struct rctx *r, int kind)
+{
+	const struct cat_entry *e;
+	struct jspan name;
+	char *n;
+
+	if (json_member(r->p, r->m.params, "name", &name) != 1 ||
+	    json_type(r->p, name) != JT_STRING) {
+		rctx_error(b, r, RPC_INVALID_PARAMS, "params.name must be a "
+		    "string");
+		return;
+	}
+	n = json_strdup(r->p, name, NULL);
+	e = catalog_lookup(&b->cat, kind, n);
+	if (e == NULL) {
+		rctx_error(b, r, RPC_INVALID_PARAMS, "unknown %s: %s",
+		    kind == CAT_TOOLS ? "tool" : "prompt", n);
+		free(n);
+		return;
+	}
+	free(n);
+	forward(b, r, &b->children[e->owner], &name, e->orig);
+}
+
+static void h_tools_call(struct broker *b, struct rctx *r)
+{ by_name(b, r, CAT_TOOLS); }
+static void h_prompts_get(struct broker *b, struct rctx *r)
+{ by_name(b, r, CAT_PROMPTS); }
+
+static struct child *
+route_uri(struct broker *b, struct rctx *r, const char **urip)
+{
+	const char *uri = param_str(r, "uri");
+	int owner;
+	cJSON *d;
+
+	*urip = uri;
+	if (uri == NULL) {
+		rctx_error(b, r, RPC_INVALID_PARAMS, "params.uri must be a "
+		    "string");
+		return NULL;
+	}
+	if ((owner = catalog_route_uri(&b->cat, uri)) < 0) {
+		d = cJSON_CreateObject();
+		cJSON_AddStringToObject(d, "uri", uri);
+		respond_error(b, r->bt, r->p + r->m.id.off, r->m.id.len,
+		    RPC_RESOURCE_NOT_FOUND, "Resource not found", d);
+		return NULL;
+	}
+	return &b->children[owner];
+}
+
+static void
+h_resources_read(struct broker *b, struct rctx *r)
+{
+	const char *uri;
+	struct child *c = route_uri(b, r, &uri);
+
+	if (c)
+		forward(b, r, c, NULL, NULL);
+}
+
+static void
+h_subscribe(struct broker *b, struct rctx *r)
+{
+	const char *uri;
+	struct child *c = route_uri(b, r, &uri);
+	int sub = strcmp(r->method, "resources/subscribe") == 0;
+	intptr_t n;
+
+	if (c == NULL)
+		return;
+	if (!child_has(c, "resources", "subscribe")) {
+		rctx_error(b, r, RPC_METHOD_NOT_FOUND, "server %s does not "
+		    "support resource subscriptions", c->conf->alias);
+		return;
+	}
+	/* Count per URI: the child sees one subscribe and one unsubscribe. */
+	n = (intptr_t)map_gets(&c->subs, uri);
+	if (sub) {
+		map_puts(&c->subs, uri, (void *)(n + 1));
+		if (n > 0) {
+			h_ping(b, r);
+			return;
+		}
+	} else {
+		if (n > 1) {
+			map_puts(&c->subs, uri, (void *)(n - 1));
+			h_ping(b, r);
+			return;
+		}
+		map_dels(&c->subs, uri);
+	}
+	forward(b, r, c, NULL, NULL);
+}
+
+static const char no_completion[] =
+    "{\"completion\":{\"values\":[],\"hasMore\":false}}";
+
+static void
+h_complete(struct broker *b, struct rctx *r)
+{
+	struct jspan ref, name;
+	const struct cat_entry *e;
+	struct child *c = NULL;
+	char *s = NULL;
+	int owner = -1, i;
+
+	if (json_member(r->p, r->m.params, "ref", &ref) != 1 ||
+	    json_type(r->p, ref) != JT_OBJECT) {
+		rctx_error(b, r, RPC_INVALID_PARAMS, "params.ref must be an "
+		    "object");
+		return;
+	}
+	if (json_member(r->p, ref, "name", &name) == 1 &&
+	    json_type(r->p, name) == JT_STRING) {
+		/* ref/prompt */
+		s = json_strdup(r->p, name, NULL);
+		if ((e = catalog_lookup(&b->cat, CAT_PROMPTS, s)) == NULL) {
+			rctx_error(b, r, RPC_INVALID_PARAMS, "unknown prompt: "
+			    "%s", s);
+			free(s);
+			return;
+		}
+		free(s);
+		c = &b->children[e->owner];
+		if (child_has(c, "completions", NULL)) {
+			forward(b, r, c, &name, e->orig);
+			return;
+		}
+	} else if (json_member(r->p, ref, "uri", &name) == 1 &&
+	    json_type(r->p, name) == JT_STRING) {
+		/* ref/resource: the template's owner, else the URI's. */
+		s = json_strdup(r->p, name, NULL);
+		for (i = 0; i < b->cat.nents[CAT_TEMPLATES]; i++)
+			if (strcmp(b->cat.ents[CAT_TEMPLATES][i].orig, s) == 0)
+				owner = b->cat.ents[CAT_TEMPLATES][i].owner;
+		if (owner < 0)
+			owner = catalog_route_uri(&b->cat, s);
+		free(s);
+		if (owner < 0) {
+			rctx_error(b, r, RPC_INVALID_PARAMS, "no server has "
+			    "that resource or template");
+			return;
+		}
+		c = &b->children[owner];
+		if (child_has(c, "completions", NULL)) {
+			forward(b, r, c, NULL, NULL);
+			return;
+		}
+	} else {
+		rctx_error(b, r, RPC_INVALID_PARAMS, "params.ref needs a name "
+		    "or a uri");
+		return;
+	}
+	respond_raw(b, r->bt, r->p + r->m.id.off, r->m.id.len, no_completion,
+	    strlen(no_completion));
+}
+
+static void
+h_set_level(struct broker *b, struct rctx *r)
+{
+	static const char *const levels[] = { "debug", "info", "notice",
+	    "warning", "error", "critical", "alert", "emergency", NULL };
+	const char *l = param_str(r, "level");
+	int i;
+
+	for (i = 0; l && levels[i]; i++)
+		if (strcmp(l, levels[i]) == 0)
+			break;
+	if (l == NULL || levels[i] == NULL) {
+		rctx_error(b, r, RPC_INVALID_PARAMS, "params.level must be one "
+		    "of the syslog levels (debug ... emergency)");
+		return;
+	}
+	free(b->log_level);
+	b->log_level = xstrdup(l);
+	for (i = 0; i < b->nchildren; i++)
+		if (b->children[i].state == CH_READY ||
+		    b->children[i].state == CH_LISTING)
+			send_level(b, &b->children[i]);
+	h_ping(b, r);
+}
+
+static void
+h_task(struct broker *b, struct rctx *r)
+{
+	const char *id = param_str(r, "taskId");
+	intptr_t owner;
+
+	if (id == NULL) {
+		rctx_error(b, r, RPC_INVALID_PARAMS, "params.taskId must be a "
+		    "string");
+		return;
+	}
+	if ((owner = (intptr_t)map_gets(&b->tasks, id)) == 0) {
+		rctx_error(b, r, RPC_INVALID_PARAMS, "unknown task: %s", id);
+		return;
+	}
+	forward(b, r, &b->children[owner - 1], NULL, NULL);
+}
+
+static void
+note_task(struct broker *b, int owner, const cJSON *task)
+{
+	const cJSON *id = cJSON_GetObjectItemCaseSensitive(task, "taskId");
+
+	if (cJSON_IsString(id))
+		map_puts(&b->tasks, id->valuestring, (void *)(intptr_t)(owner +
+		    1));
+}
+
+static void
+gather_finish(struct broker *b, struct gather *g)
+{
+	cJSON *res = cJSON_CreateObject();
+
+	cJSON_AddItemToObject(res, "tasks", g->acc);
+	respond(b, g->h->batch, g->h->id, g->h->idlen, res);
+	hreq_free(b, g->h);
+	free(g);
+}
+
+static void
+gather_cb(struct broker *b, struct preq *pq, int idx, const char *msg,
+    size_t len, const struct jspan *result, const struct jspan *error)
+{
+	struct gather *g = pq->arg;
+	cJSON *res, *tasks, *t;
+
+	(void)len;
+	(void)error;
+	if (result) {
+		res = cJSON_ParseWithLength(msg + result->off, result->len);
+		tasks = cJSON_GetObjectItemCaseSensitive(res, "tasks");
+		cJSON_ArrayForEach(t, tasks) {
+			note_task(b, idx, t);
+			cJSON_AddItemToArray(g->acc, cJSON_Duplicate(t, 1));
+		}
+		cJSON_Delete(res);
+	}
+	if (--g->waiting == 0)
+		gather_finish(b, g);
+}
+
+static void
+h_tasks_list(struct broker *b, struct rctx *r)
+{
+	struct gather *g = xcalloc(1, sizeof(*g));
+	struct preq *pq;
+	int i;
+
+	if (!no_cursor(b, r)) {
+		free(g);
+		return;
+	}
+	g->h = hreq_new(b, r);
+	g->acc = cJSON_CreateArray();
+	g->waiting = 1;
+	for (i = 0; i < b->nchildren; i++) {
+		struct child *c = &b->children[i];
+
+		if (c->state != CH_READY || !child_has(c, "tasks", "list"))
+			continue;
+		pq = xcalloc(1, sizeof(*pq));
+		pq->done = gather_cb;
+		pq->arg = g;
+		if (child_request(c, "tasks/list", NULL, pq) < 0)
+			free(pq);
+		else
+			g->waiting++;
+	}
+	if (--g->waiting == 0)
+		gather_finish(b, g);
+}
+
+struct method {
+	const char *name;
+	void (*fn)(struct broker *, struct rctx *);
+	int before_init;	/* allowed before initialize */
+};
+
+static const struct method methods[] = {
+	{ "initialize", h_initialize, 1 },
+	{ "ping", h_ping, 1 },
+	{ "tools/list", h_tools_list, 0 },
+	{ "tools/call", h_tools_call, 0 },
+	{ "prompts/list", h_prompts_list, 0 },
+	{ "prompts/get", h_prompts_get, 0 },
+	{ "resources/list", h_resources_list, 0 },
+	{ "resources/templates/list", h_templates_list, 0 },
+	{ "resources/read", h_resources_read, 0 },
+	{ "resources/subscribe", h_subscribe, 0 },
+	{ "resources/unsubscribe", h_subscribe, 0 },
+	{ "completion/complete", h_complete, 0 },
+	{ "logging/setLevel", h_set_level, 0 },
+	{ "tasks/get", h_task, 0 },
+	{ "tasks/result", h_task, 0 },
+	{ "tasks/cancel", h_task, 0 },
+	{ "tasks/list", h_tasks_list, 0 },
+	{ NULL, NULL, 0 }
+};
+
+/* --- host notifications and responses ----------------------------------- */
+
+static void
+host_cancel(struct broker *b, struct rctx *r)
+{
+	struct jspan rid;
+	struct hreq *h;
+	struct child *c;
+	struct preq *pq;
+	cJSON *params;
+	const char *reason;
+
+	if (json_member(r->p, r->m.params, "requestId", &rid) != 1)
+		return;
+	h = map_get(&b->hreqs, r->p + rid.off, rid.len);
+	if (h == NULL || h == b->init_req)
+		return;	/* unknown, finished, or initialize: ignored */
+	if (h->gather)
+		return;
+	c = child_of(b, h->child);
+	if (c && (pq = map_deli(&c->pending, h->cid))) {
+		params = cJSON_CreateObject();
+		cJSON_AddNumberToObject(params, "requestId", (double)h->cid);
+		if ((reason = param_str(r, "reason")))
+			cJSON_AddStringToObject(params, "reason", reason);
+		child_notify(c, "notifications/cancelled", params);
+		free(pq);
+	}
+	/* No response goes to the host for a cancelled request. */
+	if (h->batch)
+		batch_answer(b, h->batch, NULL, 0);
+	hreq_free(b, h);
+}
+
+static void
+host_roots_changed(struct broker *b)
+{
+	int i;
+
+	for (i = 0; i < b->nchildren; i++) {
+		struct child *c = &b->children[i];
+
+		if (c->state == CH_READY || c->state == CH_LISTING)
+			child_notify(c, "notifications/roots/list_changed",
+			    NULL);
+	}
+}
+
+/* Progress from the host toward a child's request (e.g. sampling). */
+static void
+host_progress(struct broker *b, struct rctx *r)
+{
+	struct jspan tok;
+	struct creq *q;
+	struct child *c;
+	struct buf o;
+	struct jedit ed;
+	long long t;
+	char *end;
+
+	if (json_member(r->p, r->m.params, "progressToken", &tok) != 1 ||
+	    json_type(r->p, tok) != JT_NUMBER)
+		return;
+	t = strtoll(r->p + tok.off, &end, 10);
+	if ((q = map_geti(&b->cptoks, t)) == NULL ||
+	    (c = child_of(b, q->child)) == NULL || c->gen != q->gen)
+		return;
+	ed = (struct jedit){ tok.off - r->m.all.off, tok.len, q->ptok_raw,
+	    q->ptok_len };
+	buf_init(&o, 0);
+	json_splice(&o, r->p + r->m.all.off, r->m.all.len, &ed, 1);
+	child_send(c, buf_head(&o), buf_used(&o));
+	buf_free(&o);
+}
+
+static void
+creq_free(struct broker *b, struct creq *q)
+{
+	if (map_geti(&b->creqs, q->hid) == q)
+		map_deli(&b->creqs, q->hid);
+	if (q->ptok)
+		map_deli(&b->cptoks, q->ptok);
+	free(q->cid);
+	free(q->ptok_raw);
+	free(q);
+}
+
+/* The host answered a request a child (or corral) sent it. */
+static void
+host_response(struct broker *b, struct rctx *r)
+{
+	struct creq *q;
+	struct child *c;
+	struct jedit ed;
+	struct buf o;
+	long long id;
+	char *end;
+
+	if (json_type(r->p, r->m.id) != JT_NUMBER)
+		return;
+	id = strtoll(r->p + r->m.id.off, &end, 10);
+	if (end != r->p + r->m.id.off + r->m.id.len ||
+	    (q = map_geti(&b->creqs, id)) == NULL)
+		return;	/* unknown or late: dropped */
+	if (q->done) {
+		q->done(b, q, r->p + r->m.all.off, r->m.all.len,
+		    r->m.result.len ? &r->m.result : NULL,
+		    r->m.error.len ? &r->m.error : NULL);
+	} else if ((c = child_of(b, q->child)) != NULL && c->gen == q->gen) {
+		ed = (struct jedit){ r->m.id.off - r->m.all.off, r->m.id.len,
+		    q->cid, q->cidlen };
+		buf_init(&o, 0);
+		json_splice(&o, r->p + r->m.all.off, r->m.all.len, &ed, 1);
+		child_send(c, buf_head(&o), buf_used(&o));
+		buf_free(&o);
+	}
+	creq_free(b, q);
+}
+
+/* Handle one message from the host; bt is its batch, if any. */
+static void
+host_message(struct broker *b, const char *p, struct jspan v,
+    struct batch *bt)
+{
+	struct rctx r;
+	const struct method *mt;
+
+	memset(&r, 0, sizeof(r));
+	r.p = p;
+	r.bt = bt;
+	jsonrpc_classify(p, v, &r.m);
+	if (r.m.kind == MSG_INVALID) {
+		if (bt)
+			bt->waiting++;
+		respond_error(b, bt, r.m.id.len ? p + r.m.id.off : NULL,
+		    r.m.id.len, RPC_INVALID_REQUEST, r.m.why ? r.m.why :
+		    "invalid request", NULL);
+		return;
+	}
+	if (r.m.kind == MSG_RESPONSE) {
+		host_response(b, &r);
+		return;
+	}
+	r.method = json_strdup(p, r.m.method, NULL);
+	if (r.m.kind == MSG_NOTIFICATION) {
+		if (strcmp(r.method, "notifications/cancelled") == 0)
+			host_cancel(b, &r);
+		else if (strcmp(r.method, "notifications/roots/list_changed") ==
+		    0)
+			host_roots_changed(b);
+		else if (strcmp(r.method, "notifications/progress") == 0)
+			host_progress(b, &r);
+		/* notifications/initialized and unknown ones: consumed. */
+		goto out;
+	}
+	if (bt)
+		bt->waiting++;
+	if (map_get(&b->hreqs, p + r.m.id.off, r.m.id.len)) {
+		rctx_error(b, &r, RPC_INVALID_REQUEST, "id is already in use "
+		    "by a request in progress");
+		goto out;
+	}
+	for (mt = methods; mt->name; mt++)
+		if (strcmp(mt->name, r.method) == 0)
+			break;
+	if (mt->name == NULL) {
+		rctx_error(b, &r, RPC_METHOD_NOT_FOUND, "Method not found: %s",
+		    r.method);
+		goto out;
+	}
+	if (!b->initialized && !mt->before_init) {
+		rctx_error(b, &r, RPC_INVALID_REQUEST, "not initialized: "
+		    "send initialize first");
+		goto out;
+	}
+	if (r.m.params.len && json_type(p, r.m.params) != JT_OBJECT) {
+		rctx_error(b, &r, RPC_INVALID_PARAMS, "params must be an "
+		    "object");
+		goto out;
+	}
+	mt->fn(b, &r);
+out:
+	free(r.method);
+	cJSON_Delete(r.params);
+}
+
+static int
+batches_allowed(const struct broker *b)
+{
+	return b->host_version && strcmp(b->host_version, "2025-03-26") == 0;
+}
+
+/* One line from the host. */
+static void
+host_line(struct broker *b, const char *p, size_t len)
+{
+	struct jspan v, el;
+	const char *why;
+	struct batch *bt;
+	size_t pos = 0;
+	int n = 0;
+
+	if (json_check(p, len, MAX_DEPTH, &v, &why) < 0) {
+		char *m = xasprintf("Parse error: %s", why);
+
+		respond_error(b, NULL, NULL, 0, RPC_PARSE_ERROR, m, NULL);
+		free(m);
+		return;
+	}
+	if (json_type(p, v) != JT_ARRAY) {
+		host_message(b, p, v, NULL);
+		return;
+	}
+	if (!batches_allowed(b)) {
+		respond_error(b, NULL, NULL, 0, RPC_INVALID_REQUEST,
+		    "batches are only accepted on protocol version "
+		    "2025-03-26", NULL);
+		return;
+	}
+	bt = xcalloc(1, sizeof(*bt));
+	buf_init(&bt->out, 0);
+	while (json_iter(p, v, &pos, NULL, &el)) {
+		host_message(b, p, el, bt);
+		n++;
+	}
+	if (n == 0) {
+		buf_free(&bt->out);
+		free(bt);
+		respond_error(b, NULL, NULL, 0, RPC_INVALID_REQUEST,
+		    "empty batch", NULL);
+		return;
+	}
+	bt->done_reading = 1;
+	bt->waiting++;
+	batch_answer(b, bt, NULL, 0);
+}
+
+void
+broker_host_message(struct broker *b, const char *p, size_t len)
+{
+	host_line(b, p, len);
+}
+
+static void
+host_lines(struct broker *b)
+{
+	char *p, *nl;
+	size_t used, len;
+
+	for (;;) {
+		p = buf_head(&b->host_in);
+		used = buf_used(&b->host_in);
+		if (b->host_scan >= used || (nl = memchr(p + b->host_scan,
+		    '\n', used - b->host_scan)) == NULL) {
+			b->host_scan = used;
+			return;
+		}
+		len = nl - p;
+		b->host_scan = 0;
+		if (b->host_skipping) {
+			char id[128];
+
+			b->host_skipping = 0;
+			buf_consume(&b->host_in, len + 1);
+			if (jsonrpc_sniff_id(b->host_skip_head,
+			    b->host_skip_headlen, NULL, 0, id, sizeof(id)))
+				respond_error(b, NULL, id, strlen(id),
+				    RPC_INVALID_REQUEST, "message too large",
+				    NULL);
+			else
+				respond_error(b, NULL, NULL, 0,
+				    RPC_INVALID_REQUEST, "message too large",
+				    NULL);
+			continue;
+		}
+		if (len > 0 && p[len - 1] == '\r')
+			len--;
+		if (len > 0 && strspn(p, " \t\r") < len)
+			host_line(b, p, len);
+		buf_consume(&b->host_in, nl - p + 1);
+	}
+}
+
+static void
+host_rd_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct broker *b = w->data;
+	char *dst;
+	ssize_t n;
+	int rounds = 0;
+
+	(void)revents;
+	while (rounds++ < 16) {
+		if ((dst = buf_reserve(&b->host_in, 65536)) == NULL) {
+			/* Longer than max_message: keep the head for its id
+			   and drop bytes up to the next newline. */
+			size_t used = buf_used(&b->host_in);
+
+			if (!b->host_skipping) {
+				b->host_skipping = 1;
+				b->host_skip_headlen = used <
+				    sizeof(b->host_skip_head) ? used :
+				    sizeof(b->host_skip_head);
+				memcpy(b->host_skip_head, buf_head(&b->host_in),
+				    b->host_skip_headlen);
+			}
+			buf_reset(&b->host_in);
+			b->host_scan = 0;
+			continue;
+		}
+		n = read(b->in_fd, dst, 65536);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			return;
+		if (n <= 0) {
+			ev_io_stop(loop, w);
+			b->host_eof = 1;
+			broker_shutdown(b);
+			return;
+		}
+		buf_commit(&b->host_in, n);
+		if (b->host_skipping) {
+			char *nl = memchr(buf_head(&b->host_in), '\n',
+			    buf_used(&b->host_in));
+
+			if (nl == NULL) {
+				buf_reset(&b->host_in);
+				continue;
+			}
+			/* Drop the tail of the long line; host_lines then
+			   reports it and goes on with the rest. */
+			memmove(buf_head(&b->host_in), nl,
+			    buf_used(&b->host_in) - (nl - buf_head(&b->host_in)));
+			b->host_in.len -= nl - buf_head(&b->host_in);
+		}
+		host_lines(b);
+		if (b->stopping)
+			return;
+	}
+}
+
+/* --- messages from children --------------------------------------------- */
+
+static void
+list_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct broker *b = w->data;
+	int k, sent = 0, mask = b->notify_mask;
+
+	(void)loop;
+	(void)revents;
+	b->notify_mask = 0;
+	if (!b->answered || b->stopping)
+		return;
+	for (k = 0; k < CAT_NKINDS; k++) {
+		if (!(mask & (1 << k)))
+			continue;
+		/* resources and templates share one notification. */
+		if (k == CAT_TEMPLATES && (mask & (1 << CAT_RESOURCES)))
+			continue;
+		notify_host(b, changed_method[k], NULL);
+		sent++;
+	}
+	(void)sent;
+}
+
+/* Tell the host its lists changed; coalesced within one short delay. */
+static void
+notify_lists(struct broker *b, int mask)
+{
+	if (mask == 0 || !b->answered)
+		return;
+	b->notify_mask |= mask;
+	if (!ev_is_active(&b->list_timer)) {
+		ev_timer_set(&b->list_timer, 0.005, 0);
+		ev_timer_start(b->loop, &b->list_timer);
+	}
+}
+
+static void
+relist_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct child *c = w->data;
+	int mask = c->relist_mask;
+
+	(void)loop;
+	(void)revents;
+	c->relist_mask = 0;
+	if (c->state != CH_READY)
+		return;
+	child_fetch_lists(c->b, c, mask & child_list_mask(c));
+}
+
+/* Remember resource URIs and tasks a result names, for routing. */
+static void
+note_result(struct broker *b, struct child *c, const char *p,
+    struct jspan result)
+{
+	cJSON *res, *content, *it, *v;
+
+	if (result.len > 1024 * 1024)
+		return;	/* large results are forwarded, not inspected */
+	/* Cheap test before parsing: most results name neither. */
+	if (memmem(p + result.off, result.len, "\"uri\"", 5) == NULL &&
+	    memmem(p + result.off, result.len, "\"task\"", 6) == NULL)
+		return;
+	res = cJSON_ParseWithLength(p + result.off, result.len);
+	content = cJSON_GetObjectItemCaseSensitive(res, "content");
+	cJSON_ArrayForEach(it, content) {
+		v = cJSON_GetObjectItemCaseSensitive(it, "uri");
+		if (!cJSON_IsString(v))
+			v = cJSON_GetObjectItemCaseSensitive(
+			    cJSON_GetObjectItemCaseSensitive(it, "resource"),
+			    "uri");
+		if (cJSON_IsString(v))
+			catalog_note_uri(&b->cat, c->idx, v->valuestring);
+	}
+	if ((v = cJSON_GetObjectItemCaseSensitive(res, "task")))
+		note_task(b, c->idx, v);
+	cJSON_Delete(res);
+}
+
+static void
+child_response(struct broker *b, struct child *c, const char *p,
+    struct jmsg *m)
+{
+	struct preq *pq;
+	struct hreq *h;
+	struct jedit ed;
+	struct buf o;
+	char *key;
+
+	if (json_type(p, m->id) == JT_STRING)
+		key = json_strdup(p, m->id, NULL);
+	else
+		key = span_dup(p, m->id);
+	pq = map_dels(&c->pending, key);
+	free(key);
+	if (pq == NULL)
+		return;	/* unknown id, or a request already cancelled */
+	if ((h = pq->h) != NULL) {
+		if (m->result.len && (strcmp(h->method, "tools/call") == 0 ||
+		    strcmp(h->method, "resources/read") == 0))
+			note_result(b, c, p, m->result);
+		/* Only the id changes on the way back. */
+		ed = (struct jedit){ m->id.off - m->all.off, m->id.len, h->id,
+		    h->idlen };
+		buf_init(&o, 0);
+		json_splice(&o, p + m->all.off, m->all.len, &ed, 1);
+		deliver(b, h->batch, buf_head(&o), buf_used(&o));
+		buf_free(&o);
+		hreq_free(b, h);
+	} else if (pq->done) {
+		pq->done(b, pq, c->idx, p, m->all.len,
+		    m->result.len ? &m->result : NULL,
+		    m->error.len ? &m->error : NULL);
+	}
+	cJSON_Delete(pq->acc);
+	free(pq);
+}
+
+static void
+reply_child_error(struct child *c, const char *p, struct jspan id, int code,
+    const char *msg)
+{
+	cJSON *e = cJSON_CreateObject();
+	char *s, *line;
+
+	cJSON_AddNumberToObject(e, "code", code);
+	cJSON_AddStringToObject(e, "message", msg);
+	s = cJSON_PrintUnformatted(e);
+	cJSON_Delete(e);
+	line = xasprintf("{\"jsonrpc\":\"2.0\",\"id\":%.*s,\"error\":%s}",
+	    (int)id.len, p + id.off, s);
+	child_send(c, line, strlen(line));
+	free(line);
+	cJSON_free(s);
+}
+
+/* May the host be asked this? Returns NULL, or why not. */
+static const char *
+host_can(struct broker *b, const char *method, const char *p,
+    struct jspan params)
+{
+	const cJSON *caps = b->host_caps, *v;
+	struct jspan mode;
+	char *m;
+	int url;
+
+	if (!b->answered)
+		return "the host has not finished initializing";
+	if (strcmp(method, "sampling/createMessage") == 0) {
+		if (!(v = cJSON_GetObjectItemCaseSensitive(caps, "sampling")))
+			return "the host does not support sampling";
+		if (json_member(p, params, "tools", NULL) == 1 &&
+		    !cJSON_GetObjectItemCaseSensitive(v, "tools"))
+			return "the host does not support tools in sampling";
+		return NULL;
+	}
+	if (strcmp(method, "elicitation/create") == 0) {
+		if (!(v = cJSON_GetObjectItemCaseSensitive(caps,
+		    "elicitation")))
+			return "the host does not support elicitation";
+		url = 0;
+		if (json_member(p, params, "mode", &mode) == 1) {
+			m = json_strdup(p, mode, NULL);
+			url = m && strcmp(m, "url") == 0;
+			if (m && !url && strcmp(m, "form") != 0) {
+				free(m);
+				return "unknown elicitation mode";
+			}
+			free(m);
+		}
+		if (url && !cJSON_GetObjectItemCaseSensitive(v, "url"))
+			return "the host does not support URL elicitation";
+		/* {} alone means form; an object naming modes must name it. */
+		if (!url && v->child &&
+		    !cJSON_GetObjectItemCaseSensitive(v, "form"))
+			return "the host does not support form elicitation";
+		return NULL;
+	}
+	if (strcmp(method, "roots/list") == 0) {
+		if (!cJSON_GetObjectItemCaseSensitive(caps, "roots"))
+			return "the host does not support roots";
+		return NULL;
+	}
+	return "";
+}
+
+/* A child asks the host something: give it a host-side id and pass it on. */
+static void
+child_request_forward(struct broker *b, struct child *c, const char *p,
+    struct jmsg *m, const char *method)
+{
+	const char *why = host_can(b, method, p, m->params);
+	struct jedit ed[3];
+	struct jspan tok, msgspan;
+	struct creq *q;
+	struct buf o;
+	char hid[32], toktxt[32], *newmsg = NULL;
+	int ne = 0, k;
+
+	if (why) {
+		reply_child_error(c, p, m->id, RPC_METHOD_NOT_FOUND,
+		    why[0] ? why : "Method not found");
+		return;
+	}
+	q = xcalloc(1, sizeof(*q));
+	q->hid = b->next_hid++;
+	q->child = c->idx;
+	q->gen = c->gen;
+	q->cid = span_dup(p, m->id);
+	q->cidlen = m->id.len;
+	snprintf(hid, sizeof(hid), "%lld", (long long)q->hid);
+	ed[ne++] = (struct jedit){ m->id.off, m->id.len, hid, strlen(hid) };
+	if (member2(p, m->params, "_meta", "progressToken", &tok) &&
+	    (json_type(p, tok) == JT_NUMBER || json_type(p, tok) == JT_STRING)) {
+		q->ptok = ++b->next_ptok;
+		q->ptok_raw = span_dup(p, tok);
+		q->ptok_len = tok.len;
+		map_puti(&b->cptoks, q->ptok, q);
+		snprintf(toktxt, sizeof(toktxt), "%lld", (long long)q->ptok);
+		ed[ne++] = (struct jedit){ tok.off, tok.len, toktxt,
+		    strlen(toktxt) };
+	}
+	/* Say which server asks: the human answers an elicitation. */
+	if (strcmp(method, "elicitation/create") == 0 &&
+	    json_member(p, m->params, "message", &msgspan) == 1 &&
+	    json_type(p, msgspan) == JT_STRING) {
+		char *orig = json_strdup(p, msgspan, NULL);
+		char *full = xasprintf("[%s] %s", c->conf->alias, orig);
+		cJSON *sj = cJSON_CreateString(full);
+
+		newmsg = cJSON_PrintUnformatted(sj);
+		cJSON_Delete(sj);
+		free(orig);
+		free(full);
+		ed[ne++] = (struct jedit){ msgspan.off, msgspan.len, newmsg,
+		    strlen(newmsg) };
+	}
+	qsort(ed, ne, sizeof(ed[0]), edit_cmp);
+	for (k = 0; k < ne; k++)
+		ed[k].off -= m->all.off;
+	map_puti(&b->creqs, q->hid, q);
+	buf_init(&o, 0);
+	json_splice(&o, p + m->all.off, m->all.len, ed, ne);
+	broker_host_send(b, buf_head(&o), buf_used(&o));
+	buf_free(&o);
+	cJSON_free(newmsg);
+}
+
+static void
+child_request_in(struct broker *b, struct child *c, const char *p,
+    struct jmsg *m)
+{
+	char *method = json_strdup(p, m->method, NULL);
+	char *line;
+
+	if (strcmp(method, "ping") == 0) {
+		line = xasprintf("{\"jsonrpc\":\"2.0\",\"id\":%.*s,"
+		    "\"result\":{}}", (int)m->id.len, p + m->id.off);
+		child_send(c, line, strlen(line));
+		free(line);
+	} else {
+		child_request_forward(b, c, p, m, method);
+	}
+	free(method);
+}
+
+static void
+child_progress(struct broker *b, struct child *c, const char *p,
+    struct jmsg *m)
+{
+	struct jspan tok;
+	struct hreq *h;
+	struct jedit ed;
+	struct buf o;
+	long long t;
+	char *end;
+
+	if (json_member(p, m->params, "progressToken", &tok) != 1 ||
+	    json_type(p, tok) != JT_NUMBER)
+		return;
+	t = strtoll(p + tok.off, &end, 10);
+	if (end != p + tok.off + tok.len ||
+	    (h = map_geti(&b->ptoks, t)) == NULL || h->child != c->idx)
+		return;	/* late or foreign progress: dropped */
+	ev_timer_again(b->loop, &h->idle);
+	ed = (struct jedit){ tok.off - m->all.off, tok.len, h->ptok_raw,
+	    h->ptok_len };
+	buf_init(&o, 0);
+	json_splice(&o, p + m->all.off, m->all.len, &ed, 1);
+	broker_host_send(b, buf_head(&o), buf_used(&o));
+	buf_free(&o);
+}
+
+static void
+child_log(struct broker *b, struct child *c, const char *p, struct jmsg *m)
+{
+	struct jspan lg;
+	struct jedit ed;
+	struct buf o;
+	char *orig, *full, *q;
+	cJSON *sj;
+
+	if (json_type(p, m->params) != JT_OBJECT)
+		return;
+	if (json_member(p, m->params, "logger", &lg) == 1 &&
+	    json_type(p, lg) == JT_STRING) {
+		orig = json_strdup(p, lg, NULL);
+		full = xasprintf("%s/%s", c->conf->alias, orig);
+		free(orig);
+		sj = cJSON_CreateString(full);
+		free(full);
+		q = cJSON_PrintUnformatted(sj);
+		cJSON_Delete(sj);
+		ed = (struct jedit){ lg.off - m->all.off, lg.len, q,
+		    strlen(q) };
+	} else {
+		sj = cJSON_CreateString(c->conf->alias);
+		full = cJSON_PrintUnformatted(sj);
+		cJSON_Delete(sj);
+		q = xasprintf("\"logger\":%s%s", full,
+		    m->params.len > 2 && strspn(p + m->params.off + 1,
+		    " \t") + 2 < m->params.len ? "," : "");
+		cJSON_free(full);
+		/* Insert right after the params object's '{'. */
+		ed = (struct jedit){ m->params.off + 1 - m->all.off, 0, q,
+		    strlen(q) };
+		full = q;
+		buf_init(&o, 0);
+		json_splice(&o, p + m->all.off, m->all.len, &ed, 1);
+		broker_host_send(b, buf_head(&o), buf_used(&o));
+		buf_free(&o);
+		free(full);
+		return;
+	}
+	buf_init(&o, 0);
+	json_splice(&o, p + m->all.off, m->all.len, &ed, 1);
+	broker_host_send(b, buf_head(&o), buf_used(&o));
+	buf_free(&o);
+	cJSON_free(q);
+}
+
+static void
+child_cancelled(struct broker *b, struct child *c, const char *p,
+    struct jmsg *m)
+{
+	struct jspan rid;
+	struct map_ent *e;
+	struct creq *q, *found = NULL;
+	size_t it;
+	cJSON *params;
+
+	if (json_member(p, m->params, "requestId", &rid) != 1)
+		return;
+	for (e = map_first(&b->creqs, &it); e; e = map_next(&b->creqs, &it,
+	    e)) {
+		q = e->val;
+		if (q->child == c->idx && q->gen == c->gen &&
+		    q->cidlen == rid.len && memcmp(q->cid, p + rid.off,
+		    rid.len) == 0) {
+			found = q;
+			break;
+		}
+	}
+	if (found == NULL)
+		return;
+	params = cJSON_CreateObject();
+	cJSON_AddNumberToObject(params, "requestId", (double)found->hid);
+	{
+		cJSON *pp = cJSON_ParseWithLength(p + m->params.off,
+		    m->params.len);
+		cJSON *reason = cJSON_GetObjectItemCaseSensitive(pp, "reason");
+
+		if (cJSON_IsString(reason))
+			cJSON_AddStringToObject(params, "reason",
+			    reason->valuestring);
+		cJSON_Delete(pp);
+	}
+	notify_host(b, "notifications/cancelled", params);
+	creq_free(b, found);
+}
+
+static void
+child_notification(struct broker *b, struct child *c, const char *p,
+    struct jmsg *m)
+{
+	char *method = json_strdup(p, m->method, NULL);
+	int k = -1;
+
+	if (strcmp(method, "notifications/tools/list_changed") == 0)
+		k = 1 << CAT_TOOLS;
+	else if (strcmp(method, "notifications/prompts/list_changed") == 0)
+		k = 1 << CAT_PROMPTS;
+	else if (strcmp(method, "notifications/resources/list_changed") == 0)
+		k = 1 << CAT_RESOURCES | 1 << CAT_TEMPLATES;
+	if (k > 0) {
+		/* Debounced: a burst becomes one re-fetch. */
+		c->relist_mask |= k;
+		if (!ev_is_active(&c->relist_timer)) {
+			ev_timer_set(&c->relist_timer, RELIST_DELAY, 0);
+			ev_timer_start(b->loop, &c->relist_timer);
+		}
+	} else if (!b->answered) {
+		/* The host cannot take notifications yet. */
+	} else if (strcmp(method, "notifications/progress") == 0) {
+		child_progress(b, c, p, m);
+	} else if (strcmp(method, "notifications/message") == 0) {
+		child_log(b, c, p, m);
+	} else if (strcmp(method, "notifications/cancelled") == 0) {
+		child_cancelled(b, c, p, m);
+	} else if (strcmp(method, "notifications/resources/updated") == 0 ||
+	    strcmp(method, "notifications/tasks/status") == 0 ||
+	    strcmp(method, "notifications/elicitation/complete") == 0) {
+		if (strcmp(method, "notifications/tasks/status") == 0) {
+			cJSON *pp = cJSON_ParseWithLength(p + m->params.off,
+			    m->params.len);
+
+			note_task(b, c->idx, pp);
+			cJSON_Delete(pp);
+		}
+		broker_host_send(b, p + m->all.off, m->all.len);
+	}
+	free(method);
+}
+
+void
+broker_child_message(struct broker *b, struct child *c, const char *p,
+    size_t len)
+{
+	struct jspan v;
+	struct jmsg m;
+	const char *why;
+
+	if (json_check(p, len, MAX_DEPTH, &v, &why) < 0 ||
+	    (jsonrpc_classify(p, v, &m), m.kind == MSG_INVALID)) {
+		if (json_check(p, len, MAX_DEPTH, &v, &why) == 0)
+			why = m.why;
+		c->bad_lines++;
+		if (c->bad_lines <= 10 || c->bad_lines % 1000 == 0)
+			logmsg("[%s] dropped a line that is not a JSON-RPC "
+			    "message (%s)%s", c->conf->alias, why,
+			    c->bad_lines == 10 ? "; further ones are counted "
+			    "quietly" : "");
+		if (c->bad_lines_run++ >= BAD_LINES_MAX) {
+			logmsg("[%s] sent %d bad lines in a row; stopping it",
+			    c->conf->alias, BAD_LINES_MAX);
+			free(c->fail_reason);
+			c->fail_reason = xstrdup("flooded its output with "
+			    "bad lines");
+			child_stop(c);
+		}
+		return;
+	}
+	c->bad_lines_run = 0;
+	switch (m.kind) {
+	case MSG_RESPONSE:
+		child_response(b, c, p, &m);
+		break;
+	case MSG_REQUEST:
+		child_request_in(b, c, p, &m);
+		break;
+	case MSG_NOTIFICATION:
+		child_notification(b, c, p, &m);
+		break;
+	default:
+		break;
+	}
+}
+
+void
+broker_child_oversize(struct broker *b, struct child *c, size_t bytes)
+{
+	char id[64];
+	struct preq *pq;
+	cJSON *d;
+	char *msg;
+
+	logmsg("[%s] sent a message of %zu bytes, more than max_message "
+	    "(%zu); dropped", c->conf->alias, bytes, b->cf->max_message);
+	if (!jsonrpc_sniff_id(c->skip_head, c->skip_headlen, c->skip_tail,
+	    c->skip_taillen, id, sizeof(id)))
+		return;
+	if ((pq = map_dels(&c->pending, id)) == NULL)
+		return;
+	if (pq->h) {
+		d = cJSON_CreateObject();
+		cJSON_AddStringToObject(d, "server", c->conf->alias);
+		cJSON_AddNumberToObject(d, "bytes", (double)bytes);
+		cJSON_AddNumberToObject(d, "max_message",
+		    (double)b->cf->max_message);
+		msg = xasprintf("the response of server %s was larger than "
+		    "max_message", c->conf->alias);
+		respond_error(b, pq->h->batch, pq->h->id, pq->h->idlen,
+		    RPC_INTERNAL_ERROR, msg, d);
+		free(msg);
+		hreq_free(b, pq->h);
+	} else if (pq->done) {
+		struct jspan e = { 0, 2 };
+
+		pq->done(b, pq, c->idx, "{}", 2, NULL, &e);
+	}
+	cJSON_Delete(pq->acc);
+	free(pq);
+}
+
+/* A child's generation ended: fail what it was serving, drop its lists. */
+void
+broker_child_gone(struct broker *b, struct child *c)
+{
+	struct map_ent *e;
+	struct preq *pq;
+	struct creq **drop = NULL;
+	size_t it, n = 0, cap = 0, i;
+	int mask, k;
+	char *msg;
+
+	msg = xasprintf("server %s %s", c->conf->alias,
+	    c->last_exit ? c->last_exit : "stopped");
+	while ((e = map_first(&c->pending, &it)) != NULL) {
+		pq = map_del(&c->pending, e->key, e->klen);
+		if (pq->h) {
+			if (!b->stopping)
+				respond_error(b, pq->h->batch, pq->h->id,
+				    pq->h->idlen, RPC_CONNECTION_CLOSED, msg,
+				    child_error_data(c));
+			hreq_free(b, pq->h);
+		} else if (pq->done == gather_cb) {
+			struct gather *g = pq->arg;
+
+			if (--g->waiting == 0)
+				gather_finish(b, g);
+		}
+		cJSON_Delete(pq->acc);
+		free(pq);
+	}
+	free(msg);
+	for (e = map_first(&b->creqs, &it); e; e = map_next(&b->creqs, &it,
+	    e)) {
+		struct creq *q = e->val;
+
+		if (q->child != c->idx)
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 8;
+			drop = xrealloc(drop, cap * sizeof(*drop));
+		}
+		drop[n++] = q;
+	}
+	for (i = 0; i < n; i++)
+		creq_free(b, drop[i]);
+	free(drop);
+	/* Forget its tasks. */
+	do {
+		k = 0;
+		for (e = map_first(&b->tasks, &it); e;
+		    e = map_next(&b->tasks, &it, e)) {
+			if ((intptr_t)e->val == c->idx + 1) {
+				map_del(&b->tasks, e->key, e->klen);
+				k = 1;
+				break;
+			}
+		}
+	} while (k);
+	c->listing = 0;
+	c->relist_mask = 0;
+	mask = catalog_clear(&b->cat, c->idx);
+	if (!b->stopping)
+		notify_lists(b, mask);
+	maybe_answer_initialize(b);
+}
+
+/* --- lifecycle ----------------------------------------------------------- */
+
+static void
+signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
+{
+	struct broker *b = w->data;
+
+	(void)loop;
+	(void)revents;
+	if (w->signum == SIGHUP)
+		return;	/* reload arrives with its own change */
+	if (!b->stopping)
+		logmsg("signal %d: shutting down", w->signum);
+	broker_shutdown(b);
+}
+
+struct broker *
+broker_new(struct ev_loop *loop, struct config *cf, host_sink sink,
+    void *arg)
+{
+	struct broker *b = xcalloc(1, sizeof(*b));
+	char **prefixes;
+	int i;
+
+	b->loop = loop;
+	b->cf = cf;
+	b->sink = sink;
+	b->sink_arg = arg;
+	b->in_fd = STDIN_FILENO;
+	b->out_fd = STDOUT_FILENO;
+	b->next_hid = 0;
+	map_init(&b->hreqs);
+	map_init(&b->ptoks);
+	map_init(&b->cptoks);
+	map_init(&b->creqs);
+	map_init(&b->tasks);
+	buf_init(&b->host_in, cf->max_message + 1);
+	buf_init(&b->host_out, cf->max_message * 3 + 1024 * 1024);
+	b->nchildren = 0;
+	b->children = xcalloc(cf->nservers ? cf->nservers : 1,
+	    sizeof(*b->children));
+	prefixes = xcalloc(cf->nservers + 1, sizeof(char *));
+	for (i = 0; i < cf->nservers; i++) {
+		child_setup(&b->children[i], b, i, &cf->servers[i]);
+		ev_timer_init(&b->children[i].relist_timer, relist_cb,
+		    RELIST_DELAY, 0);
+		b->children[i].relist_timer.data = &b->children[i];
+		prefixes[i] = cf->servers[i].prefix;
+	}
+	b->nchildren = cf->nservers;
+	catalog_init(&b->cat, cf->sep, cf->nservers, prefixes);
+	free(prefixes);
+	ev_timer_init(&b->init_timer, init_timeout_cb, 1, 0);
+	b->init_timer.data = b;
+	ev_timer_init(&b->list_timer, list_timer_cb, 0.005, 0);
+	b->list_timer.data = b;
+	if (sink == NULL) {
+		fd_nonblock(b->in_fd);
+		fd_nonblock(b->out_fd);
+		ev_io_init(&b->host_rd, host_rd_cb, b->in_fd, EV_READ);
+		ev_io_init(&b->host_wr, host_wr_cb, b->out_fd, EV_WRITE);
+		b->host_rd.data = b->host_wr.data = b;
+	}
+	ev_signal_init(&b->sigterm, signal_cb, SIGTERM);
+	ev_signal_init(&b->sigint, signal_cb, SIGINT);
+	ev_signal_init(&b->sighup, signal_cb, SIGHUP);
+	b->sigterm.data = b->sigint.data = b->sighup.data = b;
+	ev_signal_start(loop, &b->sigterm);
+	ev_signal_start(loop, &b->sigint);
+	ev_signal_start(loop, &b->sighup);
+	return b;
+}
+
+void
+broker_start(struct broker *b)
+{
+	int i;
+
+	if (b->sink == NULL)
+		ev_io_start(b->loop, &b->host_rd);
+	for (i = 0; i < b->nchildren; i++)
+		if (!b->children[i].conf->disabled)
+			child_spawn(&b->children[i]);
+}
+
+int
+broker_starting(const struct broker *b)
+{
+	int i, n = 0;
+
+	for (i = 0; i < b->nchildren; i++) {
+		enum child_state s = b->children[i].state;
+
+		n += s == CH_SPAWNED || s == CH_INIT || s == CH_LISTING;
+	}
+	return n;
+}
+
+void
+broker_shutdown(struct broker *b)
+{
+	int i;
+
+	if (b->stopping)
+		return;
+	b->stopping = 1;
+	if (b->sink == NULL)
+		ev_io_stop(b->loop, &b->host_rd);
+	ev_timer_stop(b->loop, &b->init_timer);
+	for (i = 0; i < b->nchildren; i++)
+		child_stop(&b->children[i]);
+	broker_check_exit(b);
+}
+
+/* Exit once every child is gone and the host has its last bytes. */
+void
+broker_check_exit(struct broker *b)
+{
+	int i;
+
+	if (!b->stopping || b->exited)
+		return;
+	for (i = 0; i < b->nchildren; i++)
+		if (b->children[i].running || b->children[i].stdout_open ||
+		    b->children[i].stderr_open)
+			return;
+	if (b->sink == NULL && buf_used(&b->host_out) > 0 && !b->host_eof)
+		return;
+	b->exited = 1;
+	ev_break(b->loop, EVBREAK_ALL);
+}
+
+int
+broker_run(struct broker *b)
+{
+	ev_run(b->loop, 0);
+	return b->exit_code;
+}
+
+void
+broker_free(struct broker *b)
+{
+	struct map_ent *e;
+	size_t it;
+	int i;
+
+	for (i = 0; i < b->nchildren; i++) {
+		struct child *c = &b->children[i];
+
+		ev_timer_stop(b->loop, &c->backoff_timer);
+		ev_timer_stop(b->loop, &c->kill_timer);
+		ev_timer_stop(b->loop, &c->start_timer);
+		ev_timer_stop(b->loop, &c->relist_timer);
+		while ((e = map_first(&c->pending, &it)) != NULL) {
+			struct preq *pq = map_del(&c->pending, e->key,
+			    e->klen);
+
+			cJSON_Delete(pq->acc);
+			free(pq);
+		}
+		child_free(c);
+	}
+	while ((e = map_first(&b->hreqs, &it)) != NULL)
+		hreq_free(b, e->val);
+	while ((e = map_first(&b->creqs, &it)) != NULL)
+		creq_free(b, e->val);
+	ev_timer_stop(b->loop, &b->init_timer);
+	ev_timer_stop(b->loop, &b->list_timer);
+	ev_signal_stop(b->loop, &b->sigterm);
+	ev_signal_stop(b->loop, &b->sigint);
+	ev_signal_stop(b->loop, &b->sighup);
+	if (b->sink == NULL) {
+		ev_io_stop(b->loop, &b->host_rd);
+		ev_io_stop(b->loop, &b->host_wr);
+	}
+	catalog_free(&b->cat);
+	map_free(&b->hreqs);
+	map_free(&b->ptoks);
+	map_free(&b->cptoks);
+	map_free(&b->creqs);
+	map_free(&b->tasks);
+	buf_free(&b->host_in);
+	buf_free(&b->host_out);
+	free(b->children);
+	free(b->host_version);
+	cJSON_Delete(b->host_caps);
+	cJSON_Delete(b->client_info);
+	free(b->log_level);
+	free(b);
+}

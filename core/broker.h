@@ -1,0 +1,221 @@
+/* The broker: one host session, many children, one libev loop. */
+#ifndef CORRAL_BROKER_H
+#define CORRAL_BROKER_H
+
+#include <cjson/cJSON.h>
+#include <ev.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "core/buf.h"
+#include "core/catalog.h"
+#include "core/config.h"
+#include "core/json.h"
+#include "core/map.h"
+#include "sandbox/sandbox.h"
+
+#define TAIL_LINES 20
+#define MAX_DEPTH 128
+
+enum child_state {
+	CH_IDLE = 0,		/* not running, not scheduled */
+	CH_SPAWNED,		/* running, waiting for the host's initialize */
+	CH_INIT,		/* initialize sent */
+	CH_LISTING,		/* fetching its lists */
+	CH_READY,
+	CH_BACKOFF,		/* exited; restart scheduled */
+	CH_FAILED,		/* gave up, or cannot start */
+	CH_STOPPING,
+};
+
+struct broker;
+struct hreq;
+
+/* A request corral sent to a child. */
+struct preq {
+	int64_t cid;
+	struct hreq *h;		/* forwarded host request, or NULL */
+	void (*done)(struct broker *, struct preq *, int child,
+	    const char *msg, size_t len, const struct jspan *result,
+	    const struct jspan *error);
+	int kind;		/* list kind for list fetches */
+	cJSON *acc;		/* accumulated list pages */
+	int gen;		/* child generation it was sent to */
+	void *arg;
+};
+
+struct child {
+	struct broker *b;
+	int idx;
+	struct server_conf *conf;
+	enum child_state state;
+	int gen;		/* incremented at every spawn */
+	struct sandbox_proc proc;
+	int running;		/* process not yet reaped */
+	int stdout_open, stderr_open;
+	ev_io rd, wr, erd;
+	ev_child cw;
+	ev_timer start_timer;	/* spawn to ready deadline */
+	ev_timer backoff_timer;
+	ev_timer kill_timer;	/* shutdown escalation */
+	int kill_step;
+	ev_timer relist_timer;	/* list_changed debounce */
+	int relist_mask;
+	int listing;		/* list fetches in flight */
+	int list_mask;		/* kinds fetched so far in this round */
+	struct buf inq;		/* to the child */
+	struct buf outb;	/* from the child's stdout */
+	size_t scan;		/* newline search resumes here */
+	int skipping;		/* dropping an oversized line */
+	char skip_head[256];
+	size_t skip_headlen;
+	char skip_tail[64];
+	size_t skip_taillen;
+	size_t skipped;
+	struct buf errb;	/* from the child's stderr */
+	char *tail[TAIL_LINES];
+	int tail_next;
+	struct map pending;	/* child id -> struct preq */
+	int64_t next_id;
+	char *version;
+	cJSON *caps;
+	char *instructions;
+	int failures;
+	double spawned_at, ready_at;
+	char *last_exit;	/* "exited with status 1", etc. */
+	char *fail_reason;
+	struct map subs;	/* URIs the host subscribed, with counts */
+	int bad_lines;		/* non-JSON lines, this generation */
+	int bad_lines_run;	/* ... in a row */
+};
+
+/* A request from the host. */
+struct hreq {
+	char *id;		/* the id's raw JSON text, kept exactly */
+	size_t idlen;
+	char *method;
+	int child;		/* where it went, or -1 */
+	int64_t cid;
+	int64_t ptok;		/* corral's progress token, or 0 */
+	char *ptok_raw;		/* the host's token as raw JSON */
+	size_t ptok_len;
+	ev_timer idle;		/* reset by progress */
+	ev_timer hard;
+	double started;
+	struct batch *batch;
+	struct gather *gather;	/* fan-out in progress */
+	struct broker *b;
+};
+
+/* A request a child (or corral itself) sent to the host. */
+struct creq {
+	int64_t hid;		/* id toward the host */
+	int child;		/* -1: corral's own */
+	char *cid;		/* the child's id as raw JSON */
+	size_t cidlen;
+	int gen;
+	int64_t ptok;		/* mapped progress token, or 0 */
+	char *ptok_raw;		/* the child's own token */
+	size_t ptok_len;
+	void (*done)(struct broker *, struct creq *, const char *msg,
+	    size_t len, const struct jspan *result, const struct jspan *error);
+	void *arg;
+};
+
+/* A JSON-RPC batch from the host (2025-03-26). */
+struct batch {
+	int waiting;		/* requests not yet answered */
+	int nresp;
+	struct buf out;		/* "[resp,resp" so far */
+	int done_reading;	/* every element dispatched */
+};
+
+/* Where the host's messages go: stdout, or a callback (the CLI). */
+typedef void (*host_sink)(struct broker *, const char *msg, size_t len,
+    void *arg);
+
+struct broker {
+	struct ev_loop *loop;
+	struct config *cf;
+	struct child *children;
+	int nchildren;
+	struct catalog cat;
+
+	/* host link */
+	int in_fd, out_fd;
+	ev_io host_rd, host_wr;
+	struct buf host_in, host_out;
+	size_t host_scan;
+	int host_skipping;
+	char host_skip_head[256];
+	size_t host_skip_headlen;
+	int host_eof;
+	host_sink sink;
+	void *sink_arg;
+	int paused;		/* children not read: host is not reading */
+
+	/* session */
+	int initialized;	/* initialize received */
+	int answered;		/* initialize answered */
+	struct hreq *init_req;
+	ev_timer init_timer;
+	char *host_version;
+	cJSON *host_caps;
+	cJSON *client_info;
+	char *log_level;
+	struct map hreqs;	/* host id text -> hreq */
+	struct map ptoks;	/* corral progress token -> hreq */
+	struct map cptoks;	/* corral progress token -> creq */
+	struct map creqs;	/* id toward host -> creq */
+	int64_t next_hid;
+	int64_t next_ptok;
+	struct map tasks;	/* task id -> child index + 1 */
+
+	/* shutdown */
+	int stopping;
+	int exit_code;
+	ev_signal sigterm, sigint, sighup;
+	ev_prepare reaper;	/* decides once per turn whether to exit */
+	ev_timer list_timer;	/* host list_changed debounce */
+	int notify_mask;
+	int quiet;		/* CLI: no child stderr relay */
+	int exited;
+};
+
+/* Create a broker for cf (borrowed; must outlive it). The host link is
+   stdin/stdout when sink is NULL, else messages go to sink. */
+struct broker *broker_new(struct ev_loop *, struct config *, host_sink,
+    void *arg);
+void broker_free(struct broker *);
+/* Spawn every enabled child. */
+void broker_start(struct broker *);
+/* Feed one host message (the CLI's in-process host). */
+void broker_host_message(struct broker *, const char *, size_t);
+/* Begin the graceful shutdown: stop children, then break the loop. */
+void broker_shutdown(struct broker *);
+/* Run until shutdown completes; returns the exit status. */
+int broker_run(struct broker *);
+/* Count of children still starting (for the CLI's progress line). */
+int broker_starting(const struct broker *);
+
+/* upstream.c: child links. */
+void child_spawn(struct child *);
+void child_stop(struct child *);
+int child_send(struct child *, const char *, size_t);
+int64_t child_request(struct child *, const char *method, cJSON *params,
+    struct preq *);
+void child_notify(struct child *, const char *method, cJSON *params);
+void child_free(struct child *);
+const char *child_state_name(enum child_state);
+
+/* broker.c entry points used by upstream.c. */
+void broker_child_message(struct broker *, struct child *, const char *,
+    size_t);
+void broker_child_oversize(struct broker *, struct child *, size_t bytes);
+void broker_child_initialize(struct broker *, struct child *);
+void broker_child_gone(struct broker *, struct child *);
+void broker_host_send(struct broker *, const char *, size_t);
+void broker_check_exit(struct broker *);
+
+
+#endif

@@ -1,0 +1,802 @@
+/* Config loading and validation: every key known, every type checked, every
+   error names its key path. */
+#include <sys/stat.h>
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/buf.h"
+#include "core/config.h"
+#include "core/json.h"
+#include "core/util.h"
+
+#define CONFIG_MAX	(4 * 1024 * 1024)
+
+/* Key paths in messages are built in fixed buffers; a path that does not
+   fit is cut short in the message, which is harmless. */
+#pragma GCC diagnostic ignored "-Wformat-truncation"
+
+struct ctx {
+	const char *dir;
+	char *err;
+};
+
+static int
+errat(struct ctx *c, const char *path, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int
+errat(struct ctx *c, const char *path, const char *fmt, ...)
+{
+	va_list ap;
+	char *msg;
+
+	if (c->err)
+		return -1;
+	va_start(ap, fmt);
+	if (vasprintf(&msg, fmt, ap) < 0)
+		fatal("out of memory");
+	va_end(ap);
+	c->err = xasprintf("%s: %s", path, msg);
+	free(msg);
+	return -1;
+}
+
+static const char *
+type_name(const cJSON *j)
+{
+	if (cJSON_IsObject(j)) return "an object";
+	if (cJSON_IsArray(j)) return "an array";
+	if (cJSON_IsString(j)) return "a string";
+	if (cJSON_IsNumber(j)) return "a number";
+	if (cJSON_IsBool(j)) return "a boolean";
+	return "null";
+}
+
+/* Refuse keys not in the list, and duplicate keys. */
+static int
+check_keys(struct ctx *c, const char *path, const cJSON *obj,
+    const char *const *known)
+{
+	const cJSON *a, *b;
+	int i;
+
+	cJSON_ArrayForEach(a, obj) {
+		for (b = obj->child; b != a; b = b->next)
+			if (strcmp(a->string, b->string) == 0)
+				return errat(c, path, "duplicate key \"%s\"",
+				    a->string);
+		for (i = 0; known[i]; i++)
+			if (strcmp(known[i], a->string) == 0)
+				break;
+		if (known[i] == NULL)
+			return errat(c, path, "unknown key \"%s\"", a->string);
+	}
+	return 0;
+}
+
+static int
+want(struct ctx *c, const char *path, const cJSON *j, int ok,
+    const char *what)
+{
+	if (!ok)
+		return errat(c, path, "expected %s, got %s", what,
+		    type_name(j));
+	return 0;
+}
+
+/* Replace ${env:NAME} in s; caller owns the result. */
+static char *
+substitute(struct ctx *c, const char *path, const char *s)
+{
+	struct buf b;
+	const char *p, *end;
+	char name[256], *v;
+	size_t n;
+
+	buf_init(&b, 0);
+	for (p = s; *p;) {
+		if (strncmp(p, "${env:", 6) != 0) {
+			buf_add(&b, p++, 1);
+			continue;
+		}
+		if ((end = strchr(p + 6, '}')) == NULL) {
+			errat(c, path, "unterminated ${env:...}");
+			break;
+		}
+		n = end - (p + 6);
+		if (n == 0 || n >= sizeof(name)) {
+			errat(c, path, "bad variable name in ${env:...}");
+			break;
+		}
+		memcpy(name, p + 6, n);
+		name[n] = '\0';
+		if ((v = getenv(name)) == NULL) {
+			errat(c, path, "${env:%s}: variable is not set", name);
+			break;
+		}
+		buf_adds(&b, v);
+		p = end + 1;
+	}
+	if (c->err) {
+		buf_free(&b);
+		return NULL;
+	}
+	return buf_steal(&b, NULL);
+}
+
+static int
+get_seconds(struct ctx *c, const char *path, const cJSON *j, double *out)
+{
+	if (want(c, path, j, cJSON_IsNumber(j), "a number of seconds") < 0)
+		return -1;
+	if (!(j->valuedouble > 0) || j->valuedouble > 1e7)
+		return errat(c, path, "must be more than 0 and at most 10000000");
+	*out = j->valuedouble;
+	return 0;
+}
+
+static int
+get_int(struct ctx *c, const char *path, const cJSON *j, double lo,
+    double hi, double *out)
+{
+	if (want(c, path, j, cJSON_IsNumber(j), "an integer") < 0)
+		return -1;
+	if (j->valuedouble != floor(j->valuedouble) || j->valuedouble < lo ||
+	    j->valuedouble > hi)
+		return errat(c, path, "must be an integer from %.0f to %.0f",
+		    lo, hi);
+	*out = j->valuedouble;
+	return 0;
+}
+
+static int
+str_array(struct ctx *c, const char *path, const cJSON *j, char ***out,
+    int *nout, int subst)
+{
+	const cJSON *e;
+	char ep[512];
+	int n = 0;
+
+	if (want(c, path, j, cJSON_IsArray(j), "an array of strings") < 0)
+		return -1;
+	*out = xcalloc(cJSON_GetArraySize(j) + 1, sizeof(char *));
+	cJSON_ArrayForEach(e, j) {
+		snprintf(ep, sizeof(ep), "%s[%d]", path, n);
+		if (want(c, ep, e, cJSON_IsString(e), "a string") < 0)
+			return -1;
+		(*out)[n] = subst ? substitute(c, ep, e->valuestring) :
+		    xstrdup(e->valuestring);
+		if ((*out)[n] == NULL)
+			return -1;
+		n++;
+	}
+	*nout = n;
+	return 0;
+}
+
+static char *
+resolve(const char *dir, const char *p)
+{
+	if (p[0] == '/' || dir == NULL)
+		return xstrdup(p);
+	return xasprintf("%s/%s", dir, p);
+}
+
+static int
+name_ok(const char *s, size_t max)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > max)
+		return 0;
+	return strspn(s, "abcdefghijklmnopqrstuvwxyz"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") == n;
+}
+
+static int
+parse_tools(struct ctx *c, const char *path, const cJSON *j,
+    struct server_conf *s)
+{
+	static const char *const keys[] = { "allow", "deny", NULL };
+	const cJSON *v;
+	char p[512];
+
+	if (want(c, path, j, cJSON_IsObject(j), "an object") < 0 ||
+	    check_keys(c, path, j, keys) < 0)
+		return -1;
+	snprintf(p, sizeof(p), "%s.allow", path);
+	if ((v = cJSON_GetObjectItemCaseSensitive(j, "allow")) &&
+	    str_array(c, p, v, &s->allow, &s->nallow, 0) < 0)
+		return -1;
+	snprintf(p, sizeof(p), "%s.deny", path);
+	if ((v = cJSON_GetObjectItemCaseSensitive(j, "deny")) &&
+	    str_array(c, p, v, &s->deny, &s->ndeny, 0) < 0)
+		return -1;
+	return 0;
+}
+
+static int
+parse_timeouts(struct ctx *c, const char *path, const cJSON *j,
+    struct server_conf *s)
+{
+	static const char *const keys[] = { "start", "call", "call_max",
+	    "idle", NULL };
+	const cJSON *v;
+	char p[512];
+
+	if (want(c, path, j, cJSON_IsObject(j), "an object") < 0 ||
+	    check_keys(c, path, j, keys) < 0)
+		return -1;
+	cJSON_ArrayForEach(v, j) {
+		double *dst = strcmp(v->string, "start") == 0 ? &s->t_start :
+		    strcmp(v->string, "call") == 0 ? &s->t_call :
+		    strcmp(v->string, "call_max") == 0 ? &s->t_call_max :
+		    &s->t_idle;
+
+		snprintf(p, sizeof(p), "%s.%s", path, v->string);
+		if (get_seconds(c, p, v, dst) < 0)
+			return -1;
+	}
+	if (s->t_call_max < s->t_call)
+		return errat(c, path, "call_max (%g) is less than call (%g)",
+		    s->t_call_max, s->t_call);
+	return 0;
+}
+
+static int
+parse_restart(struct ctx *c, const char *path, const cJSON *j,
+    struct server_conf *s)
+{
+	static const char *const keys[] = { "max_failures", "backoff",
+	    "backoff_max", "reset_after", NULL };
+	const cJSON *v;
+	char p[512];
+	double d;
+
+	if (want(c, path, j, cJSON_IsObject(j), "an object") < 0 ||
+	    check_keys(c, path, j, keys) < 0)
+		return -1;
+	cJSON_ArrayForEach(v, j) {
+		snprintf(p, sizeof(p), "%s.%s", path, v->string);
+		if (strcmp(v->string, "max_failures") == 0) {
+			if (get_int(c, p, v, 0, 1000, &d) < 0)
+				return -1;
+			s->max_failures = (int)d;
+		} else if (get_seconds(c, p, v,
+		    strcmp(v->string, "backoff") == 0 ? &s->backoff :
+		    strcmp(v->string, "backoff_max") == 0 ? &s->backoff_max :
+		    &s->reset_after) < 0)
+			return -1;
+	}
+	if (s->backoff_max < s->backoff)
+		return errat(c, path, "backoff_max is less than backoff");
+	return 0;
+}
+
+static int
+parse_env(struct ctx *c, const char *path, const cJSON *j,
+    struct server_conf *s)
+{
+	const cJSON *v, *b;
+	char p[512], *val;
+	int n = 0;
+
+	if (want(c, path, j, cJSON_IsObject(j), "an object") < 0)
+		return -1;
+	s->env = xcalloc(cJSON_GetArraySize(j) + 1, sizeof(char *));
+	cJSON_ArrayForEach(v, j) {
+		snprintf(p, sizeof(p), "%s.%s", path, v->string);
+		for (b = j->child; b != v; b = b->next)
+			if (strcmp(v->string, b->string) == 0)
+				return errat(c, path, "duplicate key \"%s\"",
+				    v->string);
+		if (v->string[0] == '\0' || strchr(v->string, '=') != NULL)
+			return errat(c, p, "not a valid variable name");
+		if (want(c, p, v, cJSON_IsString(v), "a string") < 0)
+			return -1;
+		if ((val = substitute(c, p, v->valuestring)) == NULL)
+			return -1;
+		s->env[n++] = xasprintf("%s=%s", v->string, val);
+		free(val);
+	}
+	s->nenv = n;
+	return 0;
+}
+
+/* Keys that later parts of corral will read; until they exist a config that
+   uses them is refused rather than silently running with less protection. */
+static int
+not_yet(struct ctx *c, const char *path, const char *key)
+{
+	return errat(c, path, "\"%s\" is not supported by this version of "
+	    "corral (refusing to run without it)", key);
+}
+
+/* The documented defaults of a server entry. */
+static void
+server_defaults(struct server_conf *s)
+{
+	s->t_start = 60;
+	s->t_call = 120;
+	s->t_call_max = 3600;
+	s->t_idle = 1800;
+	s->max_failures = 5;
+	s->backoff = 1;
+	s->backoff_max = 60;
+	s->reset_after = 60;
+}
+
+static int
+parse_server(struct ctx *c, const char *alias, const cJSON *j,
+    struct server_conf *s)
+{
+	static const char *const keys[] = { "type", "command", "args", "env",
+	    "cwd", "disabled", "prefix", "tools", "timeouts", "restart",
+	    "sandbox", "policy", "url", "headers", "description", NULL };
+	const cJSON *v;
+	char path[256], p[512], *cmd;
+	int i;
+
+	snprintf(path, sizeof(path), "mcpServers.%s", alias);
+	s->alias = xstrdup(alias);
+	server_defaults(s);
+	if (strlen(alias) == 0 || strlen(alias) > 64 ||
+	    strpbrk(alias, "/\n\r\t") != NULL)
+		return errat(c, path, "server names must be 1 to 64 characters "
+		    "without '/' or control characters");
+	if (want(c, path, j, cJSON_IsObject(j), "an object") < 0 ||
+	    check_keys(c, path, j, keys) < 0)
+		return -1;
+	if ((v = cJSON_GetObjectItemCaseSensitive(j, "type"))) {
+		snprintf(p, sizeof(p), "%s.type", path);
+		if (want(c, p, v, cJSON_IsString(v), "a string") < 0)
+			return -1;
+		if (strcmp(v->valuestring, "http") == 0 ||
+		    strcmp(v->valuestring, "sse") == 0)
+			return not_yet(c, p, v->valuestring);
+		if (strcmp(v->valuestring, "stdio") != 0)
+			return errat(c, p, "must be \"stdio\", \"http\" or "
+			    "\"sse\"");
+	}
+	if ((v = cJSON_GetObjectItemCaseSensitive(j, "url"))) {
+		snprintf(p, sizeof(p), "%s.url", path);
+		return not_yet(c, p, "url");
+	}
+	if (cJSON_GetObjectItemCaseSensitive(j, "headers")) {
+		snprintf(p, sizeof(p), "%s.headers", path);
+		return not_yet(c, p, "headers");
+	}
+	if (cJSON_GetObjectItemCaseSensitive(j, "sandbox")) {
+		snprintf(p, sizeof(p), "%s.sandbox", path);
+		return not_yet(c, p, "sandbox");
+	}
+	if (cJSON_GetObjectItemCaseSensitive(j, "policy")) {
+		snprintf(p, sizeof(p), "%s.policy", path);
+		return not_yet(c, p, "policy");
+	}
+	if ((v = cJSON_GetObjectItemCaseSensitive(j, "description"))) {
+		snprintf(p, sizeof(p), "%s.description", path);
+		if (want(c, p, v, cJSON_IsString(v), "a string") < 0)
+			return -1;
+	}
+	snprintf(p, sizeof(p), "%s.command", path);
+	if ((v = cJSON_GetObjectItemCaseSensitive(j, "command")) == NULL)
+		return errat(c, path, "missing \"command\"");
+	if (want(c, p, v, cJSON_IsString(v), "a string") < 0)
+		return -1;
+	if (v->valuestring[0] == '\0')
+		return errat(c, p, "must not be empty");
+	if ((cmd = substitute(c, p, v->valuestring)) == NULL)
+		return -1;
+	/* A relative path with a slash is relative to the config file. */
+	s->command = strchr(cmd, '/') ? resolve(c->dir, cmd) : xstrdup(cmd);
+	free(cmd);
+	if ((v = cJSON_GetObjectItemCaseSensitive(j, "args"))) {
+		char **args;
+		int nargs;
+
+		snprintf(p, sizeof(p), "%s.args", path);
+		if (str_array(c, p, v, &args, &nargs, 1) < 0) {
+			for (i = 0; args && args[i]; i++)
+				free(args[i]);
+			free(args);
+			return -1;
+		}
+		s->argv = xcalloc(nargs + 2, sizeof(char *));
+		s->argv[0] = xstrdup(s->command);
+		for (i = 0; i < nargs; i++)
+			s->argv[i + 1] = args[i];
+		free(args);
+		s->argc = nargs + 1;
+	} else {
+		s->argv = xcalloc(2, sizeof(char *));
+		s->argv[0] = xstrdup(s->command);
+		s->argc = 1;
+	}
+	if ((v = cJSON_GetObjectItemCaseSensitive(j, "env"))) {
+		snprintf(p, sizeof(p), "%s.env", path);
+		if (parse_env(c, p, v, s) < 0)
+			return -1;
+	}
+	if ((v = cJSON_GetObjectItemCaseSensitive(j, "cwd"))) {
+		char *d;
+
+		snprintf(p, sizeof(p), "%s.cwd", path);
+		if (want(c, p, v, cJSON_IsString(v), "a string") < 0)
+			return -1;
+		if ((d = substitute(c, p, v->valuestring)) == NULL)
+			return -1;
+		s->cwd = resolve(c->dir, d);
+		free(d);
+	}
+	if ((v = cJSON_GetObjectItemCaseSensitive(j, "disabled"))) {
+		snprintf(p, sizeof(p), "%s.disabled", path);
+		if (want(c, p, v, cJSON_IsBool(v), "a boolean") < 0)
+			return -1;
+		s->disabled = cJSON_IsTrue(v);
+	}
+	if ((v = cJSON_GetObjectItemCaseSensitive(j, "prefix"))) {
+		snprintf(p, sizeof(p), "%s.prefix", path);
+		if (want(c, p, v, cJSON_IsString(v), "a string") < 0)
+			return -1;
+		if (v->valuestring[0] != '\0' && !name_ok(v->valuestring, 48))
+			return errat(c, p, "must be empty or 1 to 48 of "
+			    "A-Z a-z 0-9 _ -");
+		s->prefix = xstrdup(v->valuestring);
+	} else {
+		s->prefix = xstrdup(alias);
+	}
+	if ((v = cJSON_GetObjectItemCaseSensitive(j, "tools"))) {
+		snprintf(p, sizeof(p), "%s.tools", path);
+		if (parse_tools(c, p, v, s) < 0)
+			return -1;
+	}
+	if ((v = cJSON_GetObjectItemCaseSensitive(j, "timeouts"))) {
+		snprintf(p, sizeof(p), "%s.timeouts", path);
+		if (parse_timeouts(c, p, v, s) < 0)
+			return -1;
+	}
+	if ((v = cJSON_GetObjectItemCaseSensitive(j, "restart"))) {
+		snprintf(p, sizeof(p), "%s.restart", path);
+		if (parse_restart(c, p, v, s) < 0)
+			return -1;
+	}
+	{
+		char *fp = cJSON_PrintUnformatted(j);
+
+		s->fingerprint = xstrdup(fp);
+		cJSON_free(fp);
+	}
+	return 0;
+}
+
+static int
+parse_corral(struct ctx *c, const cJSON *j, struct config *cf)
+{
+	static const char *const keys[] = { "naming", "max_message",
+	    "timeouts", "policy", "consent", "audit", "otel", NULL };
+	static const char *const nkeys[] = { "separator", NULL };
+	static const char *const tkeys[] = { "initialize", "shutdown", NULL };
+	const cJSON *v, *w;
+	double d;
+
+	if (want(c, "corral", j, cJSON_IsObject(j), "an object") < 0 ||
+	    check_keys(c, "corral", j, keys) < 0)
+		return -1;
+	if (cJSON_GetObjectItemCaseSensitive(j, "policy"))
+		return not_yet(c, "corral.policy", "policy");
+	if (cJSON_GetObjectItemCaseSensitive(j, "consent"))
+		return not_yet(c, "corral.consent", "consent");
+	if (cJSON_GetObjectItemCaseSensitive(j, "audit"))
+		return not_yet(c, "corral.audit", "audit");
+	if (cJSON_GetObjectItemCaseSensitive(j, "otel"))
+		return not_yet(c, "corral.otel", "otel");
+	if ((v = cJSON_GetObjectItemCaseSensitive(j, "naming"))) {
+		if (want(c, "corral.naming", v, cJSON_IsObject(v),
+		    "an object") < 0 ||
+		    check_keys(c, "corral.naming", v, nkeys) < 0)
+			return -1;
+		if ((w = cJSON_GetObjectItemCaseSensitive(v, "separator"))) {
+			if (want(c, "corral.naming.separator", w,
+			    cJSON_IsString(w), "a string") < 0)
+				return -1;
+			if (!name_ok(w->valuestring, 8))
+				return errat(c, "corral.naming.separator",
+				    "must be 1 to 8 of A-Z a-z 0-9 _ -");
+			strcpy(cf->sep, w->valuestring);
+		}
+	}
+	if ((v = cJSON_GetObjectItemCaseSensitive(j, "max_message"))) {
+		if (get_int(c, "corral.max_message", v, 4096,
+		    1024.0 * 1024 * 1024, &d) < 0)
+			return -1;
+		cf->max_message = (size_t)d;
+	}
+	if ((v = cJSON_GetObjectItemCaseSensitive(j, "timeouts"))) {
+		if (want(c, "corral.timeouts", v, cJSON_IsObject(v),
+		    "an object") < 0 ||
+		    check_keys(c, "corral.timeouts", v, tkeys) < 0)
+			return -1;
+		if ((w = cJSON_GetObjectItemCaseSensitive(v, "initialize")) &&
+		    get_seconds(c, "corral.timeouts.initialize", w,
+		    &cf->t_initialize) < 0)
+			return -1;
+		if ((w = cJSON_GetObjectItemCaseSensitive(v, "shutdown")) &&
+		    get_seconds(c, "corral.timeouts.shutdown", w,
+		    &cf->t_shutdown) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static void
+server_conf_clear(struct server_conf *s)
+{
+	int i;
+
+	free(s->alias);
+	free(s->prefix);
+	free(s->command);
+	for (i = 0; s->argv && s->argv[i]; i++)
+		free(s->argv[i]);
+	free(s->argv);
+	for (i = 0; s->env && s->env[i]; i++) {
+		explicit_bzero(s->env[i], strlen(s->env[i]));
+		free(s->env[i]);
+	}
+	free(s->env);
+	free(s->cwd);
+	for (i = 0; s->allow && s->allow[i]; i++)
+		free(s->allow[i]);
+	free(s->allow);
+	for (i = 0; s->deny && s->deny[i]; i++)
+		free(s->deny[i]);
+	free(s->deny);
+	free(s->fingerprint);
+}
+
+void
+config_free(struct config *cf)
+{
+	int i;
+
+	if (cf == NULL)
+		return;
+	for (i = 0; i < cf->nservers; i++)
+		server_conf_clear(&cf->servers[i]);
+	free(cf->servers);
+	free(cf->path);
+	free(cf->dir);
+	free(cf);
+}
+
+static struct config *
+config_new(const char *dir)
+{
+	struct config *cf = xcalloc(1, sizeof(*cf));
+
+	strcpy(cf->sep, "__");
+	cf->max_message = 64 * 1024 * 1024;
+	cf->t_initialize = 10;
+	cf->t_shutdown = 2;
+	cf->dir = dir ? xstrdup(dir) : NULL;
+	return cf;
+}
+
+/* Line and column of offset off in text, for parse errors. */
+static void
+line_col(const char *text, size_t off, int *line, int *col)
+{
+	size_t i;
+
+	*line = 1;
+	*col = 1;
+	for (i = 0; i < off; i++) {
+		if (text[i] == '\n') {
+			(*line)++;
+			*col = 1;
+		} else {
+			(*col)++;
+		}
+	}
+}
+
+static int
+add_servers(struct ctx *c, const char *key, const cJSON *obj,
+    struct config *cf)
+{
+	const cJSON *v;
+	int i;
+
+	if (want(c, key, obj, cJSON_IsObject(obj), "an object") < 0)
+		return -1;
+	cJSON_ArrayForEach(v, obj) {
+		for (i = 0; i < cf->nservers; i++)
+			if (strcmp(cf->servers[i].alias, v->string) == 0)
+				return errat(c, key, "server \"%s\" is defined "
+				    "twice", v->string);
+		cf->servers = xrealloc(cf->servers,
+		    (cf->nservers + 1) * sizeof(*cf->servers));
+		memset(&cf->servers[cf->nservers], 0, sizeof(*cf->servers));
+		cf->nservers++;
+		if (parse_server(c, v->string, v,
+		    &cf->servers[cf->nservers - 1]) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+int
+config_parse(const char *text, size_t len, const char *dir,
+    struct config **out, char **err)
+{
+	static const char *const keys[] = { "mcpServers", "servers", "corral",
+	    "$schema", NULL };
+	struct ctx c = { dir, NULL };
+	struct config *cf;
+	struct jspan sp;
+	const char *why;
+	cJSON *root = NULL;
+	const cJSON *v;
+	int line, col;
+
+	*out = NULL;
+	*err = NULL;
+	if (json_check(text, len, 64, &sp, &why) < 0) {
+		line_col(text, sp.off, &line, &col);
+		*err = xasprintf("line %d, column %d: %s", line, col, why);
+		return -1;
+	}
+	if ((root = cJSON_ParseWithLength(text, len)) == NULL) {
+		*err = xstrdup("not valid JSON");
+		return -1;
+	}
+	cf = config_new(dir);
+	if (want(&c, "(top level)", root, cJSON_IsObject(root),
+	    "an object") < 0 ||
+	    check_keys(&c, "(top level)", root, keys) < 0)
+		goto bad;
+	if ((v = cJSON_GetObjectItemCaseSensitive(root, "mcpServers")) &&
+	    add_servers(&c, "mcpServers", v, cf) < 0)
+		goto bad;
+	if ((v = cJSON_GetObjectItemCaseSensitive(root, "servers")) &&
+	    add_servers(&c, "servers", v, cf) < 0)
+		goto bad;
+	if ((v = cJSON_GetObjectItemCaseSensitive(root, "corral")) &&
+	    parse_corral(&c, v, cf) < 0)
+		goto bad;
+	cJSON_Delete(root);
+	*out = cf;
+	return 0;
+bad:
+	cJSON_Delete(root);
+	config_free(cf);
+	*err = c.err ? c.err : xstrdup("invalid config");
+	return -1;
+}
+
+int
+config_load(const char *path, struct config **out, char **err)
+{
+	struct stat st;
+	struct buf b;
+	char *dir, *slash, *real;
+	ssize_t n;
+	int fd, r;
+
+	*out = NULL;
+	*err = NULL;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) < 0) {
+		*err = xasprintf("%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		*err = xasprintf("%s: not a regular file", path);
+		close(fd);
+		return -1;
+	}
+	/* The config decides what runs and may hold secrets. */
+	if (st.st_mode & (S_IWGRP | S_IWOTH)) {
+		*err = xasprintf("%s: refusing a config that is writable by "
+		    "group or others (chmod go-w %s)", path, path);
+		close(fd);
+		return -1;
+	}
+	if (st.st_uid != getuid() && st.st_uid != 0) {
+		*err = xasprintf("%s: refusing a config owned by another user "
+		    "(uid %u)", path, (unsigned)st.st_uid);
+		close(fd);
+		return -1;
+	}
+	buf_init(&b, CONFIG_MAX);
+	for (;;) {
+		char *dst = buf_reserve(&b, 65536);
+
+		if (dst == NULL) {
+			*err = xasprintf("%s: larger than %d bytes", path,
+			    CONFIG_MAX);
+			break;
+		}
+		if ((n = read(fd, dst, 65536)) < 0) {
+			if (errno == EINTR)
+				continue;
+			*err = xasprintf("%s: %s", path, strerror(errno));
+			break;
+		}
+		if (n == 0)
+			break;
+		buf_commit(&b, n);
+	}
+	close(fd);
+	if (*err) {
+		buf_free(&b);
+		return -1;
+	}
+	real = realpath(path, NULL);
+	dir = xstrdup(real ? real : path);
+	free(real);
+	if ((slash = strrchr(dir, '/')) != NULL)
+		*slash = '\0';
+	else {
+		free(dir);
+		dir = xstrdup(".");
+	}
+	if (dir[0] == '\0') {
+		free(dir);
+		dir = xstrdup("/");
+	}
+	r = config_parse(buf_head(&b), buf_used(&b), dir, out, err);
+	if (r < 0) {
+		char *e = xasprintf("%s: %s", path, *err);
+
+		free(*err);
+		*err = e;
+	} else {
+		(*out)->path = xstrdup(path);
+	}
+	free(dir);
+	buf_free(&b);
+	return r;
+}
+
+char *
+config_default_path(void)
+{
+	const char *x = getenv("XDG_CONFIG_HOME"), *home = getenv("HOME");
+
+	if (x && x[0] == '/')
+		return xasprintf("%s/corral/config.json", x);
+	return xasprintf("%s/.config/corral/config.json", home ? home : "");
+}
+
+struct config *
+config_single(const char *alias, char *const argv[])
+{
+	struct config *cf = config_new(NULL);
+	struct server_conf *s;
+	int n;
+
+	for (n = 0; argv[n]; n++)
+		;
+	cf->servers = xcalloc(1, sizeof(*s));
+	cf->nservers = 1;
+	s = &cf->servers[0];
+	s->alias = xstrdup(alias);
+	s->prefix = xstrdup("");
+	s->command = xstrdup(argv[0]);
+	s->argv = xcalloc(n + 1, sizeof(char *));
+	for (s->argc = 0; s->argc < n; s->argc++)
+		s->argv[s->argc] = xstrdup(argv[s->argc]);
+	server_defaults(s);
+	s->fingerprint = xstrdup(alias);
+	return cf;
+}

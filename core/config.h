@@ -1,0 +1,56 @@
+/* Config loading and validation. */
+#ifndef CORRAL_CONFIG_H
+#define CORRAL_CONFIG_H
+
+#include <stddef.h>
+
+struct server_conf {
+	char *alias;
+	char *prefix;		/* exposed name prefix: alias unless set */
+	char *command;		/* as configured, after substitution */
+	char **argv;		/* argv[0] = command; NULL-terminated */
+	int argc;
+	char **env;		/* "NAME=value", configured entries */
+	int nenv;
+	char *cwd;		/* absolute, or NULL */
+	int disabled;
+	char **allow;		/* tools.allow globs; NULL: all */
+	int nallow;
+	char **deny;		/* tools.deny globs */
+	int ndeny;
+	double t_start;		/* seconds from spawn to ready */
+	double t_call;		/* idle time per request; progress resets */
+	double t_call_max;	/* hard cap per request */
+	double t_idle;		/* accepted; used by lazy start */
+	int max_failures;	/* quick failures before giving up */
+	double backoff;		/* first restart delay */
+	double backoff_max;
+	double reset_after;	/* uptime that resets the failure count */
+	char *fingerprint;	/* canonical text of the entry */
+};
+
+struct config {
+	char *path;		/* NULL when parsed from memory */
+	char *dir;		/* relative paths resolve against this */
+	struct server_conf *servers;
+	int nservers;
+	char sep[9];		/* naming separator */
+	size_t max_message;	/* bytes per message on every link */
+	double t_initialize;	/* how long initialize waits for children */
+	double t_shutdown;	/* each shutdown step's grace */
+};
+
+/* Parse config text; dir resolves relative paths. Returns 0 and *out
+   (caller frees with config_free) or -1 and *err (caller frees). */
+int config_parse(const char *text, size_t len, const char *dir,
+    struct config **out, char **err);
+/* Load and check a config file: refused when group- or world-writable or
+   owned by another user. As config_parse. */
+int config_load(const char *path, struct config **out, char **err);
+void config_free(struct config *);
+/* $XDG_CONFIG_HOME/corral/config.json (or ~/.config/...); caller owns. */
+char *config_default_path(void);
+/* A config with one server, for `corral run`: argv is copied. */
+struct config *config_single(const char *alias, char *const argv[]);
+
+#endif

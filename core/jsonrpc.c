@@ -1,0 +1,194 @@
+/* JSON-RPC message helpers: classification, id sniffing, versions. */
+#include <string.h>
+
+#include "core/jsonrpc.h"
+
+const char *const jsonrpc_latest = "2025-11-25";
+
+static const char *const versions[] = { "2024-11-05", "2025-03-26",
+	"2025-06-18", "2025-11-25", NULL };
+
+int
+jsonrpc_version_ok(const char *v)
+{
+	int i;
+
+	for (i = 0; versions[i]; i++)
+		if (strcmp(v, versions[i]) == 0)
+			return 1;
+	return 0;
+}
+
+static int
+get(const char *p, struct jspan v, const char *k, struct jspan *out,
+    struct jmsg *m)
+{
+	int r = json_member(p, v, k, out);
+
+	if (r < 0) {
+		m->why = "duplicate member";
+		return -1;
+	}
+	if (r == 0)
+		out->off = out->len = 0;
+	return 0;
+}
+
+void
+jsonrpc_classify(const char *p, struct jspan v, struct jmsg *m)
+{
+	struct jspan ver;
+	enum json_type t;
+
+	memset(m, 0, sizeof(*m));
+	m->all = v;
+	if (json_type(p, v) != JT_OBJECT) {
+		m->why = "not a JSON-RPC object";
+		return;
+	}
+	if (get(p, v, "id", &m->id, m) < 0) {
+		m->id.len = 0;
+		return;
+	}
+	t = json_type(p, m->id);
+	if (m->id.len && t != JT_STRING && t != JT_NUMBER) {
+		m->id.len = 0;
+		m->why = "id must be a string or a number";
+		return;
+	}
+	if (get(p, v, "jsonrpc", &ver, m) < 0 ||
+	    get(p, v, "method", &m->method, m) < 0 ||
+	    get(p, v, "params", &m->params, m) < 0 ||
+	    get(p, v, "result", &m->result, m) < 0 ||
+	    get(p, v, "error", &m->error, m) < 0)
+		return;
+	if (!json_streq(p, ver, "2.0")) {
+		m->why = "jsonrpc must be \"2.0\"";
+		return;
+	}
+	if (m->method.len) {
+		if (json_type(p, m->method) != JT_STRING) {
+			m->why = "method must be a string";
+			return;
+		}
+		if (m->result.len || m->error.len) {
+			m->why = "a request has no result or error";
+			return;
+		}
+		if (m->params.len && json_type(p, m->params) != JT_OBJECT &&
+		    json_type(p, m->params) != JT_ARRAY) {
+			m->why = "params must be an object";
+			return;
+		}
+		m->kind = m->id.len ? MSG_REQUEST : MSG_NOTIFICATION;
+		return;
+	}
+	if (m->id.len && (m->result.len != 0) != (m->error.len != 0)) {
+		if (m->error.len && json_type(p, m->error) != JT_OBJECT) {
+			m->why = "error must be an object";
+			return;
+		}
+		m->kind = MSG_RESPONSE;
+		return;
+	}
+	/* An error response to a message whose id could not be read. */
+	if (m->error.len && !m->result.len &&
+	    json_member(p, v, "id", &ver) == 1 &&
+	    json_type(p, ver) == JT_NULL) {
+		m->kind = MSG_RESPONSE;
+		m->id = ver;
+		return;
+	}
+	m->why = "neither a request, a notification nor a response";
+}
+
+/* Read a simple top-level "id" member from the start of an object whose
+   end we may not have: members before it must be plain scalars. */
+static int
+sniff_head(const char *p, size_t n, char *out, size_t outsz)
+{
+	size_t i = 0, ks, ke, vs;
+
+	while (i < n && (p[i] == ' ' || p[i] == '\t'))
+		i++;
+	if (i >= n || p[i++] != '{')
+		return 0;
+	for (;;) {
+		while (i < n && (p[i] == ' ' || p[i] == '\t' || p[i] == ','))
+			i++;
+		if (i >= n || p[i] != '"')
+			return 0;
+		ks = ++i;
+		while (i < n && p[i] != '"' && p[i] != '\\')
+			i++;
+		if (i >= n || p[i] != '"')
+			return 0;
+		ke = i++;
+		while (i < n && (p[i] == ' ' || p[i] == '\t'))
+			i++;
+		if (i >= n || p[i++] != ':')
+			return 0;
+		while (i < n && (p[i] == ' ' || p[i] == '\t'))
+			i++;
+		vs = i;
+		if (i < n && p[i] == '"') {
+			for (i++; i < n && p[i] != '"'; i++)
+				if (p[i] == '\\')
+					return 0;
+			if (i >= n)
+				return 0;
+			i++;
+		} else {
+			while (i < n && strchr("-+.0123456789eEtruefalsn",
+			    p[i]) && p[i])
+				i++;
+			if (i >= n)
+				return 0;
+		}
+		if (ke - ks == 2 && memcmp(p + ks, "id", 2) == 0) {
+			if (i - vs == 0 || i - vs >= outsz)
+				return 0;
+			memcpy(out, p + vs, i - vs);
+			out[i - vs] = '\0';
+			return 1;
+		}
+		if (p[vs] == '{' || p[vs] == '[')
+			return 0;
+	}
+}
+
+/* The last member of a complete object: `,"id":123}` at its very end. */
+static int
+sniff_tail(const char *p, size_t n, char *out, size_t outsz)
+{
+	size_t e = n, s;
+
+	while (e > 0 && (p[e - 1] == ' ' || p[e - 1] == '\r' ||
+	    p[e - 1] == '\t'))
+		e--;
+	if (e == 0 || p[--e] != '}')
+		return 0;
+	s = e;
+	while (s > 0 && p[s - 1] >= '0' && p[s - 1] <= '9')
+		s--;
+	if (s == e || s < 6 || memcmp(p + s - 5, "\"id\":", 5) != 0)
+		return 0;
+	if (p[s - 6] != ',' && p[s - 6] != '{')
+		return 0;
+	if (e - s >= outsz)
+		return 0;
+	memcpy(out, p + s, e - s);
+	out[e - s] = '\0';
+	return 1;
+}
+
+int
+jsonrpc_sniff_id(const char *head, size_t headlen, const char *tail,
+    size_t taillen, char *out, size_t outsz)
+{
+	if (head && sniff_head(head, headlen, out, outsz))
+		return 1;
+	if (tail && sniff_tail(tail, taillen, out, outsz))
+		return 1;
+	return 0;
+}

@@ -605,6 +605,9 @@ answer_initialize(struct broker *b)
 	b->answered = 1;
 	respond(b, h->batch, h->id, h->idlen, res);
 	hreq_free(b, h);
+	/* Go on with what the host sent meanwhile, on the next turn. */
+	if (b->sink == NULL)
+		ev_timer_start(b->loop, &b->resume_timer);
 }
 
 /* Answer the host's initialize once no child is still on its way. */
@@ -1568,6 +1571,10 @@ host_lines(struct broker *b)
 	size_t used, len;
 
 	for (;;) {
+		/* Nothing is read past initialize until it is answered: the
+		   answer says what the host may ask. */
+		if (b->init_req || b->stopping)
+			return;
 		p = buf_head(&b->host_in);
 		used = buf_used(&b->host_in);
 		if (b->host_scan >= used || (nl = memchr(p + b->host_scan,
@@ -1636,7 +1643,10 @@ host_rd_cb(struct ev_loop *loop, ev_io *w, int revents)
 		if (n <= 0) {
 			ev_io_stop(loop, w);
 			b->host_eof = 1;
-			broker_shutdown(b);
+			/* Lines held back behind initialize are handled
+			   first; resume_cb shuts down after them. */
+			if (b->init_req == NULL)
+				broker_shutdown(b);
 			return;
 		}
 		buf_commit(&b->host_in, n);
@@ -1657,7 +1667,26 @@ host_rd_cb(struct ev_loop *loop, ev_io *w, int revents)
 		host_lines(b);
 		if (b->stopping)
 			return;
+		if (b->init_req) {
+			ev_io_stop(loop, w);
+			return;
+		}
 	}
+}
+
+static void
+resume_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct broker *b = w->data;
+
+	(void)revents;
+	if (b->stopping || b->sink)
+		return;
+	host_lines(b);
+	if (b->host_eof)
+		broker_shutdown(b);
+	else if (!b->stopping && b->init_req == NULL)
+		ev_io_start(loop, &b->host_rd);
 }
 
 /* --- messages from children --------------------------------------------- */
@@ -2288,6 +2317,8 @@ broker_new(struct ev_loop *loop, struct config *cf, host_sink sink,
 	b->init_timer.data = b;
 	ev_timer_init(&b->list_timer, list_timer_cb, 0.005, 0);
 	b->list_timer.data = b;
+	ev_timer_init(&b->resume_timer, resume_cb, 0, 0);
+	b->resume_timer.data = b;
 	if (sink == NULL) {
 		fd_nonblock(b->in_fd);
 		fd_nonblock(b->out_fd);
@@ -2400,6 +2431,7 @@ broker_free(struct broker *b)
 		creq_free(b, e->val);
 	ev_timer_stop(b->loop, &b->init_timer);
 	ev_timer_stop(b->loop, &b->list_timer);
+	ev_timer_stop(b->loop, &b->resume_timer);
 	ev_signal_stop(b->loop, &b->sigterm);
 	ev_signal_stop(b->loop, &b->sigint);
 	ev_signal_stop(b->loop, &b->sighup);

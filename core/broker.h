@@ -177,6 +177,7 @@ struct broker {
 	ev_signal sigterm, sigint, sighup;
 	ev_prepare reaper;	/* decides once per turn whether to exit */
 	ev_timer list_timer;	/* host list_changed debounce */
+	ev_timer resume_timer;	/* read on after initialize is answered */
 	int notify_mask;
 	int quiet;		/* CLI: no child stderr relay */
 	int exited;

@@ -1,0 +1,142 @@
+# Shared helpers for the bats suites. Each test gets its own directory.
+# CORRAL_BUILD selects the build to test (build, build-asan).
+bats_require_minimum_version 1.5.0
+load '/usr/lib/bats/bats-support/load'
+load '/usr/lib/bats/bats-assert/load'
+
+ROOT="$(cd "$BATS_TEST_DIRNAME/../.." && pwd)"
+BUILD="$ROOT/${CORRAL_BUILD:-build}"
+CORRAL="$BUILD/corral"
+SRV="$BUILD/tests/servers"
+export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}"
+export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
+
+# Write stdin as the test's config (mode 0600) and print its path.
+write_config() {
+	CONF="$BATS_TEST_TMPDIR/c.json"
+	cat >"$CONF"
+	chmod 600 "$CONF"
+}
+
+# A config with the named fake servers: config_with echo pages ...
+# Each may be ALIAS=SERVER to pick an alias.
+config_with() {
+	local s alias srv first=1
+	{
+		printf '{"mcpServers":{'
+		for s in "$@"; do
+			alias="${s%%=*}"
+			srv="${s#*=}"
+			[ "$first" = 1 ] || printf ','
+			first=0
+			printf '"%s":{"command":"%s/%s"}' "$alias" "$SRV" "$srv"
+		done
+		printf '}}'
+	} | write_config
+}
+
+# Start `corral serve` on the test's config with a fifo as its stdin.
+# Output goes to $OUT, stderr to $ERR.
+start_corral() {
+	IN="$BATS_TEST_TMPDIR/in"
+	OUT="$BATS_TEST_TMPDIR/out"
+	ERR="$BATS_TEST_TMPDIR/err"
+	rm -f "$IN"
+	mkfifo "$IN"
+	: >"$OUT"
+	"$CORRAL" serve -c "${1:-$CONF}" <"$IN" >"$OUT" 2>"$ERR" &
+	CPID=$!
+	exec 3>"$IN"
+}
+
+# Send one line to corral.
+send() {
+	printf '%s\n' "$1" >&3
+}
+
+# Wait until $OUT has a line matching the extended regex $1 (timeout $2 s,
+# default 10). Prints nothing; fails with the output shown on timeout.
+wait_for() {
+	local pat="$1" t="${2:-10}" i=0
+	while ! grep -qE -- "$pat" "$OUT"; do
+		sleep 0.05
+		i=$((i + 1))
+		if [ "$i" -ge $((t * 20)) ]; then
+			echo "timed out waiting for: $pat" >&2
+			echo "--- stdout:" >&2
+			cat "$OUT" >&2
+			echo "--- stderr:" >&2
+			cat "$ERR" >&2
+			return 1
+		fi
+	done
+}
+
+# Wait until $ERR matches $1.
+wait_err() {
+	local pat="$1" t="${2:-10}" i=0
+	while ! grep -qE -- "$pat" "$ERR"; do
+		sleep 0.05
+		i=$((i + 1))
+		if [ "$i" -ge $((t * 20)) ]; then
+			echo "timed out waiting on stderr for: $pat" >&2
+			cat "$ERR" >&2
+			return 1
+		fi
+	done
+}
+
+# The line of $OUT matching $1 (the first one).
+line_for() {
+	grep -E -m1 -- "$1" "$OUT"
+}
+
+# Send initialize (protocol version $1, capabilities $2) and wait for it.
+initialize() {
+	local v="${1:-2025-06-18}" caps="${2:-{\}}"
+	send '{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"'"$v"'","capabilities":'"$caps"',"clientInfo":{"name":"bats","version":"1"}}}'
+	wait_for '"id":0,"result"' 15
+	send '{"jsonrpc":"2.0","method":"notifications/initialized"}'
+}
+
+# Close corral's stdin and wait for it to exit (at most $1 s, default 15);
+# sets STATUS.
+stop_corral() {
+	local t="${1:-15}" i=0
+	exec 3>&-
+	while kill -0 "$CPID" 2>/dev/null; do
+		sleep 0.05
+		i=$((i + 1))
+		if [ "$i" -ge $((t * 20)) ]; then
+			kill -9 "$CPID" 2>/dev/null
+			echo "corral did not exit" >&2
+			return 1
+		fi
+	done
+	wait "$CPID"
+	STATUS=$?
+}
+
+# Every line corral wrote to stdout is a JSON object (or array).
+assert_stdout_json() {
+	local n=0 line
+	while IFS= read -r line; do
+		n=$((n + 1))
+		printf '%s' "$line" | jq -e 'type == "object" or type == "array"' >/dev/null || {
+			echo "stdout line $n is not JSON: $line" >&2
+			return 1
+		}
+	done <"$OUT"
+}
+
+teardown() {
+	if [ -n "${CPID:-}" ] && kill -0 "$CPID" 2>/dev/null; then
+		kill -9 "$CPID" 2>/dev/null || true
+	fi
+	# Sanitizer reports go to stderr; a test fails on any.
+	if [ -n "${ERR:-}" ] && [ -f "$ERR" ] && grep -qE "ERROR: (Address|Leak)Sanitizer|runtime error:" "$ERR"; then
+		echo "sanitizer report:" >&2
+		cat "$ERR" >&2
+		return 1
+	fi
+}

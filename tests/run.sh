@@ -1,0 +1,68 @@
+#!/bin/sh
+# Run every test suite on the normal and the ASan+UBSan builds and end with
+# one line "N passed, M failed". Exit status 0 only when nothing failed.
+# SUITES may name a subset: unit bats interop lint.
+set -u
+cd "$(dirname "$0")/.."
+SUITES="${SUITES:-unit bats interop lint}"
+BUILDS="${BUILDS:-build build-asan}"
+log="$(mktemp -d)"
+trap 'rm -rf "$log"' EXIT
+export CI="${CI:-}"
+
+# Run a TAP-producing command, show its output, keep it for counting.
+tap() {
+	name="$1"
+	shift
+	echo "== $name"
+	"$@" >"$log/$name.tap" 2>&1
+	rc=$?
+	cat "$log/$name.tap"
+	# A command that failed without any failing test line still fails.
+	if [ "$rc" -ne 0 ] && ! grep -q '^not ok' "$log/$name.tap"; then
+		echo "not ok - $name exited with status $rc" >>"$log/$name.tap"
+		echo "not ok - $name exited with status $rc"
+	fi
+}
+
+for s in $SUITES; do
+	case "$s" in
+	unit)
+		for b in $BUILDS; do
+			for t in "$b"/tests/unit/test_*; do
+				case "$t" in *.o|*.d) continue ;; esac
+				[ -x "$t" ] || continue
+				tap "unit-$(basename "$b")-$(basename "$t")" \
+				    env CMOCKA_MESSAGE_OUTPUT=TAP "$t"
+			done
+		done
+		;;
+	bats)
+		for b in $BUILDS; do
+			tap "bats-$b" env CORRAL_BUILD="$b" \
+			    bats --tap tests/bats
+		done
+		;;
+	interop)
+		for b in $BUILDS; do
+			tap "interop-$b" env CORRAL="$PWD/$b/corral" \
+			    sh tests/interop/run.sh
+		done
+		;;
+	lint)
+		echo "== lint"
+		if out=$(mandoc -Tlint -Wwarning man/*.[0-9] 2>&1) && [ -z "$out" ]; then
+			echo "ok - mandoc -Tlint man/" | tee "$log/lint.tap"
+		else
+			echo "$out"
+			echo "not ok - mandoc -Tlint man/" | tee "$log/lint.tap"
+		fi
+		;;
+	esac
+done
+
+passed=$(cat "$log"/*.tap | grep -cE '^ok ')
+failed=$(cat "$log"/*.tap | grep -cE '^not ok ')
+echo
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]

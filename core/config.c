@@ -312,6 +312,154 @@ parse_env(struct ctx *c, const char *path, const cJSON *j,
 	return 0;
 }
 
+/* One of the listed words, or an error naming them. */
+static int
+get_word(struct ctx *c, const char *path, const cJSON *j,
+    const char *const *words, int *out)
+{
+	int i;
+
+	if (want(c, path, j, cJSON_IsString(j), "a string") < 0)
+		return -1;
+	for (i = 0; words[i]; i++) {
+		if (strcmp(words[i], j->valuestring) == 0) {
+			*out = i;
+			return 0;
+		}
+	}
+	return errat(c, path, "must be \"%s\" or \"%s\"", words[0],
+	    words[1]);
+}
+
+/* A path grant: absolute, and never "/" or the home directory itself. */
+static int
+check_grant(struct ctx *c, const char *path, const char *g)
+{
+	const char *home = getenv("HOME");
+	char *real;
+
+	if (g[0] != '/')
+		return errat(c, path, "\"%s\": paths must be absolute", g);
+	real = realpath(g, NULL);
+	if (strcmp(real ? real : g, "/") == 0) {
+		free(real);
+		return errat(c, path, "\"%s\": granting / would undo the "
+		    "sandbox", g);
+	}
+	if (home && home[0] == '/') {
+		char *rh = realpath(home, NULL);
+
+		if (strcmp(real ? real : g, rh ? rh : home) == 0) {
+			free(real);
+			free(rh);
+			return errat(c, path, "\"%s\": granting your whole "
+			    "home directory would undo the sandbox; grant the "
+			    "folders the server needs", g);
+		}
+		free(rh);
+	}
+	free(real);
+	return 0;
+}
+
+static int
+parse_limits(struct ctx *c, const char *path, const cJSON *j,
+    struct sandbox_conf *sb)
+{
+	static const char *const keys[] = { "nofile", "nproc", "data",
+	    "fsize", "memlock", "tmp", "shm", NULL };
+	const cJSON *v;
+	char p[512];
+
+	if (want(c, path, j, cJSON_IsObject(j), "an object") < 0 ||
+	    check_keys(c, path, j, keys) < 0)
+		return -1;
+	cJSON_ArrayForEach(v, j) {
+		double *dst = strcmp(v->string, "nofile") == 0 ? &sb->nofile :
+		    strcmp(v->string, "nproc") == 0 ? &sb->nproc :
+		    strcmp(v->string, "data") == 0 ? &sb->data :
+		    strcmp(v->string, "fsize") == 0 ? &sb->fsize :
+		    strcmp(v->string, "memlock") == 0 ? &sb->memlock :
+		    strcmp(v->string, "tmp") == 0 ? &sb->tmp : &sb->shm;
+
+		snprintf(p, sizeof(p), "%s.%s", path, v->string);
+		if (get_int(c, p, v, 1, 1e15, dst) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int
+parse_sandbox(struct ctx *c, const char *path, const cJSON *j,
+    struct sandbox_conf *sb)
+{
+	static const char *const keys[] = { "profile", "network", "ro", "rw",
+	    "home", "limits", "seccomp", "fallback", NULL };
+	static const char *const profiles[] = { "strict", "none", NULL };
+	static const char *const nets[] = { "none", "full", NULL };
+	static const char *const homes[] = { "private", "ephemeral", NULL };
+	static const char *const secs[] = { "strict", "off", NULL };
+	static const char *const falls[] = { "none", "landlock", NULL };
+	const cJSON *v;
+	char p[512];
+	int i;
+
+	if (want(c, path, j, cJSON_IsObject(j), "an object") < 0 ||
+	    check_keys(c, path, j, keys) < 0)
+		return -1;
+	if ((v = cJSON_GetObjectItemCaseSensitive(j, "profile"))) {
+		snprintf(p, sizeof(p), "%s.profile", path);
+		if (get_word(c, p, v, profiles, &sb->profile_none) < 0)
+			return -1;
+	}
+	if ((v = cJSON_GetObjectItemCaseSensitive(j, "network"))) {
+		snprintf(p, sizeof(p), "%s.network", path);
+		if (cJSON_IsArray(v))
+			return errat(c, p, "allow-lists of hosts are not "
+			    "supported by this version of corral; use \"none\" "
+			    "or \"full\"");
+		if (get_word(c, p, v, nets, &sb->net_full) < 0)
+			return -1;
+	}
+	if ((v = cJSON_GetObjectItemCaseSensitive(j, "home"))) {
+		snprintf(p, sizeof(p), "%s.home", path);
+		if (get_word(c, p, v, homes, &sb->home_ephemeral) < 0)
+			return -1;
+	}
+	if ((v = cJSON_GetObjectItemCaseSensitive(j, "seccomp"))) {
+		snprintf(p, sizeof(p), "%s.seccomp", path);
+		if (get_word(c, p, v, secs, &sb->seccomp_off) < 0)
+			return -1;
+	}
+	if ((v = cJSON_GetObjectItemCaseSensitive(j, "fallback"))) {
+		snprintf(p, sizeof(p), "%s.fallback", path);
+		if (get_word(c, p, v, falls, &sb->fallback_landlock) < 0)
+			return -1;
+	}
+	if ((v = cJSON_GetObjectItemCaseSensitive(j, "ro"))) {
+		snprintf(p, sizeof(p), "%s.ro", path);
+		if (str_array(c, p, v, &sb->ro, &sb->nro, 1) < 0)
+			return -1;
+		for (i = 0; i < sb->nro; i++)
+			if (check_grant(c, p, sb->ro[i]) < 0)
+				return -1;
+	}
+	if ((v = cJSON_GetObjectItemCaseSensitive(j, "rw"))) {
+		snprintf(p, sizeof(p), "%s.rw", path);
+		if (str_array(c, p, v, &sb->rw, &sb->nrw, 1) < 0)
+			return -1;
+		for (i = 0; i < sb->nrw; i++)
+			if (check_grant(c, p, sb->rw[i]) < 0)
+				return -1;
+	}
+	if ((v = cJSON_GetObjectItemCaseSensitive(j, "limits"))) {
+		snprintf(p, sizeof(p), "%s.limits", path);
+		if (parse_limits(c, p, v, sb) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 /* Keys that later parts of corral will read; until they exist a config that
    uses them is refused rather than silently running with less protection. */
 static int
@@ -375,9 +523,10 @@ parse_server(struct ctx *c, const char *alias, const cJSON *j,
 		snprintf(p, sizeof(p), "%s.headers", path);
 		return not_yet(c, p, "headers");
 	}
-	if (cJSON_GetObjectItemCaseSensitive(j, "sandbox")) {
+	if ((v = cJSON_GetObjectItemCaseSensitive(j, "sandbox"))) {
 		snprintf(p, sizeof(p), "%s.sandbox", path);
-		return not_yet(c, p, "sandbox");
+		if (parse_sandbox(c, p, v, &s->sandbox) < 0)
+			return -1;
 	}
 	if (cJSON_GetObjectItemCaseSensitive(j, "policy")) {
 		snprintf(p, sizeof(p), "%s.policy", path);
@@ -561,6 +710,12 @@ server_conf_clear(struct server_conf *s)
 	for (i = 0; s->deny && s->deny[i]; i++)
 		free(s->deny[i]);
 	free(s->deny);
+	for (i = 0; s->sandbox.ro && s->sandbox.ro[i]; i++)
+		free(s->sandbox.ro[i]);
+	free(s->sandbox.ro);
+	for (i = 0; s->sandbox.rw && s->sandbox.rw[i]; i++)
+		free(s->sandbox.rw[i]);
+	free(s->sandbox.rw);
 	free(s->fingerprint);
 }
 

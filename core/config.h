@@ -4,6 +4,21 @@
 
 #include <stddef.h>
 
+/* Sandbox knobs of one server; zero values are the strict defaults. */
+struct sandbox_conf {
+	int profile_none;	/* "profile": "none" */
+	int net_full;		/* "network": "full" */
+	char **ro;		/* extra read-only paths, as configured */
+	int nro;
+	char **rw;		/* extra writable paths */
+	int nrw;
+	int home_ephemeral;	/* "home": "ephemeral" */
+	int seccomp_off;	/* "seccomp": "off" */
+	int fallback_landlock;	/* "fallback": "landlock" */
+	double nofile, nproc, data, fsize, memlock;	/* 0: default */
+	double tmp, shm;	/* tmpfs sizes in bytes; 0: default */
+};
+
 struct server_conf {
 	char *alias;
 	char *prefix;		/* exposed name prefix: alias unless set */
@@ -26,6 +41,7 @@ struct server_conf {
 	double backoff;		/* first restart delay */
 	double backoff_max;
 	double reset_after;	/* uptime that resets the failure count */
+	struct sandbox_conf sandbox;
 	char *fingerprint;	/* canonical text of the entry */
 };
 

@@ -599,6 +599,7 @@ child_spawn(struct child *c)
 		sp.argv = c->conf->argv;
 		sp.envp = env;
 		sp.cwd = c->conf->cwd;
+		sp.conf = &c->conf->sandbox;
 		if (sandbox_spawn(&sp, &c->proc, &err) < 0) {
 			c->fail_reason = err;
 		}

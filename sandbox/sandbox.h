@@ -4,12 +4,15 @@
 
 #include <sys/types.h>
 
+#include "core/config.h"
+
 struct sandbox_spec {
 	const char *alias;
 	const char *path;	/* resolved executable */
 	char *const *argv;
 	char *const *envp;	/* the child's whole environment */
 	const char *cwd;	/* or NULL */
+	const struct sandbox_conf *conf;	/* knobs; NULL: strict */
 };
 
 struct sandbox_proc {

@@ -3,7 +3,8 @@ import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { DIRECT, RT, openSession, openDirect, binOf } from './helpers.mjs';
+import { ResourceUpdatedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
+import { DIRECT, RT, openSession, openDirect, binOf, until } from './helpers.mjs';
 
 const DOCS = join(dirname(binOf('@modelcontextprotocol/server-everything')), 'docs');
 
@@ -65,6 +66,23 @@ describe(`resources, prompts, completion (${DIRECT ? 'direct' : 'corral'})`, () 
       s.client('everything').readResource({ uri: 'demo://no/such/resource' }, { timeout: RT }),
       (e) => typeof e.code === 'number' && e.code < 0,
     );
+  });
+
+  test('resources/subscribe: notifications/resources/updated arrive', async () => {
+    const c = s.client('everything');
+    const uri = 'demo://resource/dynamic/text/1';
+    const seen = [];
+    c.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => seen.push(n.params));
+    assert.deepStrictEqual(await c.subscribeResource({ uri }, { timeout: RT }), {});
+    const on = await c.callTool({ name: s.tool('everything', 'toggle-subscriber-updates'), arguments: {} }, undefined, { timeout: RT });
+    assert.match(on.content[0].text, /^Started/);
+    try {
+      await until(() => seen.length > 0, { timeout: 3000, what: 'notifications/resources/updated' });
+      assert.deepStrictEqual(seen[0], { uri });
+    } finally {
+      await c.callTool({ name: s.tool('everything', 'toggle-subscriber-updates'), arguments: {} }, undefined, { timeout: RT });
+      await c.unsubscribeResource({ uri }, { timeout: RT });
+    }
   });
 
   test('resources/templates/list equals the direct one', async () => {

@@ -55,6 +55,11 @@ export const PROBE_TOOLS = [
     inputSchema: { type: 'object', properties: { bytes: { type: 'integer' } }, required: ['bytes'] },
   },
   {
+    name: 'crash',
+    description: 'Exits the server process with status 3 without answering.',
+    inputSchema: { type: 'object', properties: {} },
+  },
+  {
     name: ODD_NAME,
     description: 'probe: odd name',
     inputSchema: { type: 'object', properties: {} },
@@ -115,6 +120,9 @@ server.setRequestHandler(CallToolRequestSchema, async (req, extra) => {
       s = s.slice(0, n);
       return { content: [{ type: 'text', text: s }] };
     }
+    case 'crash':
+      setTimeout(() => process.exit(3), 50);
+      return new Promise(() => {});
     case ODD_NAME:
       return { content: [{ type: 'text', text: 'odd ok' }] };
     case LONG_NAME:

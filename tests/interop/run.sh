@@ -27,6 +27,7 @@ case "$corral" in
   /*) ;;
   *) corral="$PWD/$corral" ;;
 esac
+corral="$(realpath -m -- "$corral" 2>/dev/null || printf '%s' "$corral")"
 export CORRAL="$corral"
 
 if [ "${DIRECT:-}" != 1 ]; then

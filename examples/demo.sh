@@ -1,0 +1,42 @@
+#!/bin/sh
+# make demo: the main job on the bundled example — two small MCP servers
+# written in C (examples/demo-*.c) behind one corral.
+set -eu
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+B="${1:-build}"
+CORRAL="$ROOT/$B/corral"
+tmp="$(mktemp -d)"
+trap 'rm -rf "$tmp"' EXIT
+# A private copy of the config: corral refuses configs others may write.
+sed "s#\.\./build#$ROOT/$B#g" "$ROOT/examples/demo.json" >"$tmp/demo.json"
+chmod 600 "$tmp/demo.json"
+
+say() { printf '\n\033[1m$ %s\033[0m\n' "$*"; }
+
+say "cat examples/demo.json"
+cat "$ROOT/examples/demo.json"
+echo
+
+say "corral tools -c examples/demo.json"
+"$CORRAL" tools -c "$tmp/demo.json"
+
+say "corral call -c examples/demo.json text__wordcount text='one corral, many servers'"
+"$CORRAL" call -c "$tmp/demo.json" text__wordcount text='one corral, many servers'
+
+say "corral call -c examples/demo.json text__rot13 text=corral"
+"$CORRAL" call -c "$tmp/demo.json" text__rot13 text=corral
+
+say "corral call -c examples/demo.json clock__countdown seconds=2"
+"$CORRAL" call -c "$tmp/demo.json" clock__countdown seconds=2
+
+say "a host speaking MCP to corral serve (what a desktop client does):"
+{
+	printf '%s\n' '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"demo","version":"1"}}}'
+	printf '%s\n' '{"jsonrpc":"2.0","method":"notifications/initialized"}'
+	printf '%s\n' '{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"text__upper","arguments":{"text":"through the broker"}}}'
+	sleep 0.5
+} | "$CORRAL" serve -c "$tmp/demo.json" 2>/dev/null | while IFS= read -r line; do
+	printf '  <- %s\n' "$line" | cut -c1-160
+done
+echo
+echo "demo done. Next: 'make check' runs every test."

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "core/broker.h"
+#include "core/errlog.h"
 #include "core/jsonrpc.h"
 #include "core/util.h"
 #include "core/version.h"
@@ -2287,6 +2288,7 @@ broker_new(struct ev_loop *loop, struct config *cf, host_sink sink,
 
 	b->loop = loop;
 	b->cf = cf;
+	errlog_attach(loop);
 	b->sink = sink;
 	b->sink_arg = arg;
 	b->in_fd = STDIN_FILENO;
@@ -2453,4 +2455,5 @@ broker_free(struct broker *b)
 	cJSON_Delete(b->client_info);
 	free(b->log_level);
 	free(b);
+	errlog_detach();
 }

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "core/broker.h"
+#include "core/errlog.h"
 #include "core/util.h"
 
 extern char **environ;
@@ -88,9 +89,7 @@ err_line(struct child *c, const char *line, size_t n)
 	if (!c->b->quiet) {
 		char *s = xasprintf("[%s] %.*s\n", c->conf->alias, (int)n,
 		    line);
-		ssize_t w = write(STDERR_FILENO, s, strlen(s));
-
-		(void)w;
+		errlog_write(s, strlen(s));
 		free(s);
 	}
 }

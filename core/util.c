@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/errlog.h"
 #include "core/util.h"
 
 const char *progname = "corral";
@@ -89,8 +90,7 @@ vlog(const char *fmt, va_list ap)
 	if (n > (int)sizeof(line) - 2)
 		n = sizeof(line) - 2;
 	line[n++] = '\n';
-	while (write(STDERR_FILENO, line, n) < 0 && errno == EINTR)
-		;
+	errlog_write(line, n);
 }
 
 void

@@ -11,7 +11,7 @@ trap 'rm -rf "$tmp"' EXIT
 sed "s#\.\./build#$ROOT/$B#g" "$ROOT/examples/demo.json" >"$tmp/demo.json"
 chmod 600 "$tmp/demo.json"
 
-say() { printf '\n\033[1m$ %s\033[0m\n' "$*"; }
+if [ -t 1 ]; then say() { printf "\n\033[1m$ %s\033[0m\n" "$*"; }; else say() { printf "\n$ %s\n" "$*"; }; fi
 
 say "cat examples/demo.json"
 cat "$ROOT/examples/demo.json"

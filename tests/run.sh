@@ -61,8 +61,21 @@ for s in $SUITES; do
 	esac
 done
 
-passed=$(cat "$log"/*.tap | grep -cE '^ok ')
-failed=$(cat "$log"/*.tap | grep -cE '^not ok ')
+all=$(cat "$log"/*.tap)
+skipped=$(printf '%s\n' "$all" | grep -cE '^ok .*# (skip|SKIP)')
+passed=$(printf '%s\n' "$all" | grep -E '^ok ' | grep -cvE '# (skip|SKIP)')
+failed=$(printf '%s\n' "$all" | grep -cE '^not ok ')
+# In CI a skip is a failure: a missing feature must not pass quietly.
+if [ -n "$CI" ] && [ "$skipped" -gt 0 ]; then
+	echo "CI: $skipped skipped test(s) count as failures:"
+	printf '%s\n' "$all" | grep -E '^ok .*# (skip|SKIP)'
+	failed=$((failed + skipped))
+	skipped=0
+fi
 echo
-echo "$passed passed, $failed failed"
+if [ "$skipped" -gt 0 ]; then
+	echo "$passed passed, $failed failed, $skipped skipped"
+else
+	echo "$passed passed, $failed failed"
+fi
 [ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]

@@ -83,3 +83,17 @@ test('a child that dies mid-call: the call fails at once, others keep working, t
     assert.ok(s.rec.toolListChanged > tlc, 'no tools/list_changed while the child went and came back');
   });
 });
+
+test('capabilities: the union of the children\'s, nothing that no child has', { ...T, skip: DIRECT && 'corral only' }, async () => {
+  await withSession({ children: ['fs', 'memory'] }, async (s) => {
+    const caps = s.client('fs').getServerCapabilities();
+    assert.equal(caps.tools?.listChanged, true);
+    assert.equal(caps.prompts?.listChanged, true);
+    assert.equal(caps.resources?.listChanged, true);
+    assert.equal(caps.resources?.subscribe, true, 'server-memory has resources.subscribe');
+    assert.equal(caps.logging, undefined, 'no child has logging');
+    assert.equal(caps.completions, undefined, 'no child has completions');
+    assert.equal(caps.tasks, undefined, 'no child has tasks');
+    assert.equal(s.client('fs').getServerVersion()?.name, 'corral');
+  });
+});

@@ -628,6 +628,12 @@ maybe_answer_initialize(struct broker *b)
 	answer_initialize(b);
 }
 
+void
+broker_child_settled(struct broker *b)
+{
+	maybe_answer_initialize(b);
+}
+
 static void
 init_timeout_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
@@ -730,8 +736,9 @@ list_page_cb(struct broker *b, struct preq *pq, int idx, const char *msg,
 		    (intptr_t)pq->arg + 1);
 	} else {
 		if (cJSON_IsString(cursor))
-			logmsg("[%s] %s: more than %d pages; using the first",
-			    c->conf->alias, list_method[kind], PAGES_MAX);
+			logmsg("[%s] %s: more than %d pages; using the first "
+			    "%d", c->conf->alias, list_method[kind], PAGES_MAX,
+			    PAGES_MAX);
 		list_done(b, c, kind, pq->acc);
 		pq->acc = NULL;
 	}
@@ -925,6 +932,11 @@ broker_child_initialize(struct broker *b, struct child *c)
 	cJSON_AddStringToObject(info, "version", CORRAL_VERSION);
 	pq->done = child_init_cb;
 	c->state = CH_INIT;
+	/* The start deadline runs from here: waiting for the host to
+	   initialize is not the child's fault. */
+	ev_timer_stop(b->loop, &c->start_timer);
+	ev_timer_set(&c->start_timer, c->conf->t_start, 0);
+	ev_timer_start(b->loop, &c->start_timer);
 	if (child_request(c, "initialize", params, pq) < 0) {
 		free(pq);
 		child_fail_init(b, c, "cannot send initialize");

@@ -217,6 +217,8 @@ void broker_child_initialize(struct broker *, struct child *);
 void broker_child_gone(struct broker *, struct child *);
 void broker_host_send(struct broker *, const char *, size_t);
 void broker_check_exit(struct broker *);
+/* A child reached a resting state (ready, restarting, failed). */
+void broker_child_settled(struct broker *);
 
 
 #endif

@@ -469,6 +469,15 @@ not_yet(struct ctx *c, const char *path, const char *key)
 	    "corral (refusing to run without it)", key);
 }
 
+static int
+has_control(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return 1;
+	return 0;
+}
+
 /* The documented defaults of a server entry. */
 static void
 server_defaults(struct server_conf *s)
@@ -484,8 +493,8 @@ server_defaults(struct server_conf *s)
 }
 
 static int
-parse_server(struct ctx *c, const char *alias, const cJSON *j,
-    struct server_conf *s)
+parse_server(struct ctx *c, const char *top, const char *alias,
+    const cJSON *j, struct server_conf *s)
 {
 	static const char *const keys[] = { "type", "command", "args", "env",
 	    "cwd", "disabled", "prefix", "tools", "timeouts", "restart",
@@ -494,11 +503,11 @@ parse_server(struct ctx *c, const char *alias, const cJSON *j,
 	char path[256], p[512], *cmd;
 	int i;
 
-	snprintf(path, sizeof(path), "mcpServers.%s", alias);
+	snprintf(path, sizeof(path), "%s.%s", top, alias);
 	s->alias = xstrdup(alias);
 	server_defaults(s);
-	if (strlen(alias) == 0 || strlen(alias) > 64 ||
-	    strpbrk(alias, "/\n\r\t") != NULL)
+	if (strlen(alias) == 0 || strlen(alias) > 64 || strchr(alias, '/') ||
+	    has_control(alias))
 		return errat(c, path, "server names must be 1 to 64 characters "
 		    "without '/' or control characters");
 	if (want(c, path, j, cJSON_IsObject(j), "an object") < 0 ||
@@ -783,7 +792,7 @@ add_servers(struct ctx *c, const char *key, const cJSON *obj,
 		    (cf->nservers + 1) * sizeof(*cf->servers));
 		memset(&cf->servers[cf->nservers], 0, sizeof(*cf->servers));
 		cf->nservers++;
-		if (parse_server(c, v->string, v,
+		if (parse_server(c, key, v->string, v,
 		    &cf->servers[cf->nservers - 1]) < 0)
 			return -1;
 	}

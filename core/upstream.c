@@ -282,8 +282,8 @@ out_cb(struct ev_loop *loop, ev_io *w, int revents)
 		/* stdout closed: a child that cannot answer is of no use,
 		   even if it lives on. */
 		if (c->running && c->state != CH_STOPPING) {
-			logmsg("[%s] closed its stdout; stopping it",
-			    c->conf->alias);
+			free(c->fail_reason);
+			c->fail_reason = xstrdup("it closed its stdout");
 			child_stop(c);
 		}
 		child_finish(c);
@@ -391,7 +391,8 @@ start_timeout_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	logmsg("[%s] not ready after %g s; stopping it", c->conf->alias,
 	    c->conf->t_start);
 	free(c->fail_reason);
-	c->fail_reason = xasprintf("not ready after %g s", c->conf->t_start);
+	c->fail_reason = xasprintf("it was not ready after %g s",
+	    c->conf->t_start);
 	child_stop(c);
 }
 
@@ -543,7 +544,11 @@ child_final(struct child *c)
 		broker_check_exit(b);
 		return;
 	}
-	logmsg("[%s] %s", c->conf->alias, c->last_exit);
+	if (c->fail_reason)
+		logmsg("[%s] stopped because %s (%s)", c->conf->alias,
+		    c->fail_reason, c->last_exit);
+	else
+		logmsg("[%s] %s", c->conf->alias, c->last_exit);
 	/* The live relay already showed stderr; the CLI keeps it quiet
 	   and shows the tail only when something went wrong. */
 	for (i = 0; c->b->quiet && i < TAIL_LINES; i++) {
@@ -559,9 +564,10 @@ child_final(struct child *c)
 	c->failures++;
 	c->ready_at = 0;
 	if (c->failures > c->conf->max_failures) {
-		logmsg("[%s] failed %d times in a row; not restarting it",
-		    c->conf->alias, c->failures);
+		logmsg("[%s] failed %d time%s in a row; not restarting it",
+		    c->conf->alias, c->failures, c->failures == 1 ? "" : "s");
 		c->state = CH_FAILED;
+		broker_child_settled(b);
 		broker_check_exit(b);
 		return;
 	}
@@ -575,6 +581,7 @@ child_final(struct child *c)
 	c->state = CH_BACKOFF;
 	ev_timer_set(&c->backoff_timer, delay, 0);
 	ev_timer_start(loop, &c->backoff_timer);
+	broker_child_settled(b);
 	broker_check_exit(b);
 }
 

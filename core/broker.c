@@ -39,6 +39,7 @@ void child_setup(struct child *, struct broker *, int, struct server_conf *);
 static void host_flush(struct broker *);
 static void notify_lists(struct broker *, int mask);
 static void hreq_free(struct broker *, struct hreq *);
+static void host_now_ready(struct broker *);
 
 static const char *const list_method[CAT_NKINDS] = {
 	"tools/list", "prompts/list", "resources/list",
@@ -1486,6 +1487,8 @@ host_message(struct broker *b, const char *p, struct jspan v,
 			host_roots_changed(b);
 		else if (strcmp(r.method, "notifications/progress") == 0)
 			host_progress(b, &r);
+		else if (strcmp(r.method, "notifications/initialized") == 0)
+			host_now_ready(b);
 		/* notifications/initialized and unknown ones: consumed. */
 		goto out;
 	}
@@ -1850,8 +1853,8 @@ host_can(struct broker *b, const char *method, const char *p,
 	char *m;
 	int url;
 
-	if (!b->answered)
-		return "the host has not finished initializing";
+	if (!b->initialized)
+		return "the host has not initialized yet";
 	if (strcmp(method, "sampling/createMessage") == 0) {
 		if (!(v = cJSON_GetObjectItemCaseSensitive(caps, "sampling")))
 			return "the host does not support sampling";
@@ -1947,9 +1950,36 @@ child_request_forward(struct broker *b, struct child *c, const char *p,
 	map_puti(&b->creqs, q->hid, q);
 	buf_init(&o, 0);
 	json_splice(&o, p + m->all.off, m->all.len, ed, ne);
-	broker_host_send(b, buf_head(&o), buf_used(&o));
+	if (b->host_ready) {
+		broker_host_send(b, buf_head(&o), buf_used(&o));
+	} else if (buf_add(&b->held, buf_head(&o), buf_used(&o)) < 0 ||
+	    buf_add(&b->held, "\n", 1) < 0) {
+		/* Held requests are bounded like any message. */
+		reply_child_error(c, p, m->id, RPC_INTERNAL_ERROR,
+		    "too many requests before the host was ready");
+		creq_free(b, q);
+	}
 	buf_free(&o);
 	cJSON_free(newmsg);
+}
+
+/* The host said notifications/initialized: pass on what children asked
+   meanwhile (a server may ask for roots right after its own start). */
+static void
+host_now_ready(struct broker *b)
+{
+	char *p, *nl;
+
+	if (b->host_ready || !b->answered)
+		return;
+	b->host_ready = 1;
+	while (buf_used(&b->held) > 0) {
+		p = buf_head(&b->held);
+		nl = memchr(p, '\n', buf_used(&b->held));
+		broker_host_send(b, p, nl - p);
+		buf_consume(&b->held, nl - p + 1);
+	}
+	buf_free(&b->held);
 }
 
 static void
@@ -2313,6 +2343,7 @@ broker_new(struct ev_loop *loop, struct config *cf, host_sink sink,
 	map_init(&b->tasks);
 	buf_init(&b->host_in, cf->max_message + 1);
 	buf_init(&b->host_out, cf->max_message * 3 + 1024 * 1024);
+	buf_init(&b->held, cf->max_message);
 	b->nchildren = 0;
 	b->children = xcalloc(cf->nservers ? cf->nservers : 1,
 	    sizeof(*b->children));
@@ -2461,6 +2492,7 @@ broker_free(struct broker *b)
 	map_free(&b->tasks);
 	buf_free(&b->host_in);
 	buf_free(&b->host_out);
+	buf_free(&b->held);
 	free(b->children);
 	free(b->host_version);
 	cJSON_Delete(b->host_caps);

@@ -157,6 +157,8 @@ struct broker {
 	/* session */
 	int initialized;	/* initialize received */
 	int answered;		/* initialize answered */
+	int host_ready;		/* notifications/initialized received */
+	struct buf held;	/* child requests waiting for host_ready */
 	struct hreq *init_req;
 	ev_timer init_timer;
 	char *host_version;

@@ -136,12 +136,20 @@ buf_steal(struct buf *b, size_t *lenp)
 	size_t used = buf_used(b);
 	char *s;
 
-	s = xmalloc(used + 1);
-	if (used)
-		memcpy(s, buf_head(b), used);
-	s[used] = '\0';
+	if (b->data && b->off == 0) {
+		/* Hand over the storage; buf_commit keeps it terminated. */
+		s = b->data;
+		s[used] = '\0';
+		b->data = NULL;
+		b->off = b->len = b->cap = 0;
+	} else {
+		s = xmalloc(used + 1);
+		if (used)
+			memcpy(s, buf_head(b), used);
+		s[used] = '\0';
+		buf_free(b);
+	}
 	if (lenp)
 		*lenp = used;
-	buf_reset(b);
 	return s;
 }

@@ -172,7 +172,11 @@ export async function openSession({ children = ['everything', 'fs', 'memory'], r
   const specs = childSpecs(dirs);
   const rec = makeRecorder();
   const state = {
-    roots: roots ?? [{ uri: pathToFileURL(dirs.fsdir).href, name: 'fsroot' }],
+    // `roots`: a function of the session's dirs giving one directory, or
+    // nothing for the default (the filesystem child's own directory).
+    roots: roots
+      ? [{ uri: pathToFileURL(roots(dirs)).href, name: 'extra' }]
+      : [{ uri: pathToFileURL(dirs.fsdir).href, name: 'fsroot' }],
     samplingReply: () => ({
       model: 'interop-model',
       role: 'assistant',

@@ -246,6 +246,10 @@ parse_timeouts(struct ctx *c, const char *path, const cJSON *j,
 		if (get_seconds(c, p, v, dst) < 0)
 			return -1;
 	}
+	/* A long idle timeout raises the default cap with it. */
+	if (!cJSON_GetObjectItemCaseSensitive(j, "call_max") &&
+	    s->t_call_max < s->t_call)
+		s->t_call_max = s->t_call;
 	if (s->t_call_max < s->t_call)
 		return errat(c, path, "call_max (%g) is less than call (%g)",
 		    s->t_call_max, s->t_call);
@@ -559,7 +563,7 @@ parse_server(struct ctx *c, const char *top, const char *alias,
 	s->command = strchr(cmd, '/') ? resolve(c->dir, cmd) : xstrdup(cmd);
 	free(cmd);
 	if ((v = cJSON_GetObjectItemCaseSensitive(j, "args"))) {
-		char **args;
+		char **args = NULL;
 		int nargs;
 
 		snprintf(p, sizeof(p), "%s.args", path);
@@ -799,6 +803,37 @@ add_servers(struct ctx *c, const char *key, const cJSON *obj,
 	return 0;
 }
 
+/* Whether any key or string in the value at v decodes to a NUL byte:
+   cJSON would cut the string there and a command could hide a tail. */
+static int
+has_nul(const char *text, struct jspan v)
+{
+	struct jspan k, e;
+	size_t pos = 0, n;
+	char *d;
+	int bad = 0;
+
+	switch (json_type(text, v)) {
+	case JT_STRING:
+		if (memmem(text + v.off, v.len, "\\u0000", 6) == NULL)
+			return 0;
+		d = json_strdup(text, v, &n);
+		bad = strlen(d) != n;
+		free(d);
+		return bad;
+	case JT_OBJECT:
+		while (!bad && json_iter(text, v, &pos, &k, &e))
+			bad = has_nul(text, k) || has_nul(text, e);
+		return bad;
+	case JT_ARRAY:
+		while (!bad && json_iter(text, v, &pos, NULL, &e))
+			bad = has_nul(text, e);
+		return bad;
+	default:
+		return 0;
+	}
+}
+
 int
 config_parse(const char *text, size_t len, const char *dir,
     struct config **out, char **err)
@@ -820,8 +855,14 @@ config_parse(const char *text, size_t len, const char *dir,
 		*err = xasprintf("line %d, column %d: %s", line, col, why);
 		return -1;
 	}
+	if (has_nul(text, sp)) {
+		*err = xstrdup("a string holds \\u0000, which no key or value "
+		    "may contain");
+		return -1;
+	}
 	if ((root = cJSON_ParseWithLength(text, len)) == NULL) {
-		*err = xstrdup("not valid JSON");
+		*err = xstrdup("not valid JSON (a \\u escape that is not a "
+		    "character, such as a lone surrogate?)");
 		return -1;
 	}
 	cf = config_new(dir);

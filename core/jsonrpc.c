@@ -51,6 +51,19 @@ jsonrpc_classify(const char *p, struct jspan v, struct jmsg *m)
 		return;
 	}
 	t = json_type(p, m->id);
+	/* A null id is allowed only on an error response (JSON-RPC 2.0: the
+	   request's id could not be read). */
+	if (t == JT_NULL && json_member(p, v, "error", &ver) == 1 &&
+	    json_member(p, v, "result", NULL) == 0 &&
+	    json_member(p, v, "method", NULL) == 0 &&
+	    json_member(p, v, "jsonrpc", &ver) == 1 &&
+	    json_streq(p, ver, "2.0") &&
+	    json_member(p, v, "error", &ver) == 1 &&
+	    json_type(p, ver) == JT_OBJECT) {
+		m->error = ver;
+		m->kind = MSG_RESPONSE;
+		return;
+	}
 	if (m->id.len && t != JT_STRING && t != JT_NUMBER) {
 		m->id.len = 0;
 		m->why = "id must be a string or a number";
@@ -89,14 +102,6 @@ jsonrpc_classify(const char *p, struct jspan v, struct jmsg *m)
 			return;
 		}
 		m->kind = MSG_RESPONSE;
-		return;
-	}
-	/* An error response to a message whose id could not be read. */
-	if (m->error.len && !m->result.len &&
-	    json_member(p, v, "id", &ver) == 1 &&
-	    json_type(p, ver) == JT_NULL) {
-		m->kind = MSG_RESPONSE;
-		m->id = ver;
 		return;
 	}
 	m->why = "neither a request, a notification nor a response";
@@ -157,29 +162,38 @@ sniff_head(const char *p, size_t n, char *out, size_t outsz)
 	}
 }
 
-/* The last member of a complete object: `,"id":123}` at its very end. */
+/* The last member of a complete object: `,"id":123}` at its very end,
+   with white space allowed around the colon and before the brace. */
 static int
 sniff_tail(const char *p, size_t n, char *out, size_t outsz)
 {
 	size_t e = n, s;
 
-	while (e > 0 && (p[e - 1] == ' ' || p[e - 1] == '\r' ||
-	    p[e - 1] == '\t'))
+	while (e > 0 && strchr(" \t\r", p[e - 1]))
 		e--;
 	if (e == 0 || p[--e] != '}')
 		return 0;
+	while (e > 0 && strchr(" \t", p[e - 1]))
+		e--;
 	s = e;
 	while (s > 0 && p[s - 1] >= '0' && p[s - 1] <= '9')
 		s--;
-	if (s == e || s < 6 || memcmp(p + s - 5, "\"id\":", 5) != 0)
-		return 0;
-	if (p[s - 6] != ',' && p[s - 6] != '{')
-		return 0;
-	if (e - s >= outsz)
+	if (s == e || e - s >= outsz)
 		return 0;
 	memcpy(out, p + s, e - s);
 	out[e - s] = '\0';
-	return 1;
+	while (s > 0 && strchr(" \t", p[s - 1]))
+		s--;
+	if (s == 0 || p[--s] != ':')
+		return 0;
+	while (s > 0 && strchr(" \t", p[s - 1]))
+		s--;
+	if (s < 5 || memcmp(p + s - 4, "\"id\"", 4) != 0)
+		return 0;
+	s -= 4;
+	while (s > 0 && strchr(" \t", p[s - 1]))
+		s--;
+	return s > 0 && (p[s - 1] == ',' || p[s - 1] == '{');
 }
 
 int

@@ -153,7 +153,7 @@ uint64_t
 fnv1a64(const void *p, size_t n)
 {
 	const unsigned char *c = p;
-	uint64_t h = 1469598103934665603ULL;
+	uint64_t h = 14695981039346656037ULL;
 
 	while (n--) {
 		h ^= *c++;

@@ -17,30 +17,37 @@ struct unit_tests {
 	size_t n, max;
 };
 
-/* A readable, TAP-safe rendering of n bytes: printable ASCII as is except
-   '#' and '\\', the rest as \xNN; long inputs are cut with "...". */
+/* Append a readable, TAP-safe rendering of n bytes at out[*o]: printable
+   ASCII as is except '#', the rest as \xNN. */
+static inline void
+unit_esc(char *out, size_t cap, size_t *o, const char *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n && *o + 5 < cap; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c >= 0x20 && c < 0x7f && c != '#')
+			out[(*o)++] = (char)c;
+		else
+			*o += (size_t)snprintf(out + *o, cap - *o, "\\x%02x", c);
+	}
+	out[*o] = '\0';
+}
+
+/* A test name: prefix, then the input, long inputs cut with "...". */
 static inline char *
 unit_name(const char *prefix, const char *s, size_t n)
 {
-	size_t cap = strlen(prefix) + 4 * 72 + 8, o, i;
+	size_t cap = 4 * (strlen(prefix) + 72) + 8, o = 0;
 	char *out = malloc(cap);
 
 	if (out == NULL)
 		abort();
-	o = (size_t)snprintf(out, cap, "%s", prefix);
-	for (i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (i == 72) {
-			o += (size_t)snprintf(out + o, cap - o, "...");
-			break;
-		}
-		if (c >= 0x20 && c < 0x7f && c != '#' && c != '\\')
-			out[o++] = (char)c;
-		else
-			o += (size_t)snprintf(out + o, cap - o, "\\x%02x", c);
-	}
-	out[o] = '\0';
+	unit_esc(out, cap, &o, prefix, strlen(prefix));
+	unit_esc(out, cap, &o, s, n > 72 ? 72 : n);
+	if (n > 72)
+		snprintf(out + o, cap - o, "...");
 	return out;
 }
 

@@ -19,14 +19,10 @@ print_rpc_error(const cJSON *resp, const char *what)
 	const cJSON *e = cJSON_GetObjectItemCaseSensitive(resp, "error");
 	const cJSON *m = cJSON_GetObjectItemCaseSensitive(e, "message");
 	const cJSON *code = cJSON_GetObjectItemCaseSensitive(e, "code");
-	const cJSON *d = cJSON_GetObjectItemCaseSensitive(e, "data");
-	const cJSON *tail = cJSON_GetObjectItemCaseSensitive(d, "stderr"), *l;
 
+	/* A server's stderr tail was already shown when it exited. */
 	logmsg("%s: %s (%d)", what, cJSON_IsString(m) ? m->valuestring :
 	    "error", cJSON_IsNumber(code) ? code->valueint : 0);
-	cJSON_ArrayForEach(l, tail)
-		if (cJSON_IsString(l))
-			logmsg("  | %s", l->valuestring);
 }
 
 /* First line of s, at most max bytes (not splitting UTF-8). */

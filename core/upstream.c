@@ -281,10 +281,14 @@ out_cb(struct ev_loop *loop, ev_io *w, int revents)
 	if (c->gen == gen && !c->stdout_open) {
 		/* stdout closed: a child that cannot answer is of no use,
 		   even if it lives on. */
-		if (c->running && c->state != CH_STOPPING) {
-			free(c->fail_reason);
-			c->fail_reason = xstrdup("it closed its stdout");
-			child_stop(c);
+		/* Usually the process is exiting and its reaping follows;
+		   one that lives on without stdout is of no use and is
+		   stopped after a grace period. */
+		if (c->running && c->state != CH_STOPPING &&
+		    !ev_is_active(&c->kill_timer)) {
+			c->kill_step = -1;
+			ev_timer_set(&c->kill_timer, c->b->cf->t_shutdown, 0);
+			ev_timer_start(c->b->loop, &c->kill_timer);
 		}
 		child_finish(c);
 	}
@@ -404,6 +408,16 @@ kill_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	(void)revents;
 	if (!c->running)
 		return;
+	if (c->kill_step < 0) {
+		/* stdout closed and it did not exit by itself. */
+		free(c->fail_reason);
+		c->fail_reason = xstrdup("it closed its stdout");
+		logmsg("[%s] closed its stdout but is still running; "
+		    "stopping it", c->conf->alias);
+		c->kill_step = 0;
+		child_stop(c);
+		return;
+	}
 	if (c->kill_step == 0) {
 		sandbox_kill(&c->proc, SIGTERM);
 		c->kill_step = 1;
@@ -618,6 +632,7 @@ child_spawn(struct child *c)
 		c->last_exit = xasprintf("cannot start: %s", c->fail_reason);
 		c->proc.in = c->proc.out = c->proc.err = -1;
 		c->running = c->stdout_open = c->stderr_open = 0;
+		free(c->fail_reason);
 		c->fail_reason = NULL;
 		c->ready_at = 0;
 		c->state = CH_INIT;	/* child_final schedules a retry */

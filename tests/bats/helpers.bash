@@ -22,6 +22,7 @@ write_config() {
 # Each may be ALIAS=SERVER to pick an alias.
 config_with() {
 	local s alias srv first=1
+	CONF="$BATS_TEST_TMPDIR/c.json"
 	{
 		printf '{"mcpServers":{'
 		for s in "$@"; do
@@ -32,11 +33,13 @@ config_with() {
 			printf '"%s":{"command":"%s/%s"}' "$alias" "$SRV" "$srv"
 		done
 		printf '}}'
-	} | write_config
+	} >"$CONF"
+	chmod 600 "$CONF"
 }
 
-# Start `corral serve` on the test's config with a fifo as its stdin.
-# Output goes to $OUT, stderr to $ERR.
+# Start `corral serve` on the test's config with a fifo as its stdin
+# (held open on fd 7: fd 3 is bats' own). Output goes to $OUT, stderr to
+# $ERR.
 start_corral() {
 	IN="$BATS_TEST_TMPDIR/in"
 	OUT="$BATS_TEST_TMPDIR/out"
@@ -44,14 +47,14 @@ start_corral() {
 	rm -f "$IN"
 	mkfifo "$IN"
 	: >"$OUT"
-	"$CORRAL" serve -c "${1:-$CONF}" <"$IN" >"$OUT" 2>"$ERR" &
+	"$CORRAL" serve -c "${1:-$CONF}" <"$IN" >"$OUT" 2>"$ERR" 3>&- 7>&- &
 	CPID=$!
-	exec 3>"$IN"
+	exec 7>"$IN"
 }
 
 # Send one line to corral.
 send() {
-	printf '%s\n' "$1" >&3
+	printf '%s\n' "$1" >&7
 }
 
 # Wait until $OUT has a line matching the extended regex $1 (timeout $2 s,
@@ -103,7 +106,7 @@ initialize() {
 # sets STATUS.
 stop_corral() {
 	local t="${1:-15}" i=0
-	exec 3>&-
+	exec 7>&-
 	while kill -0 "$CPID" 2>/dev/null; do
 		sleep 0.05
 		i=$((i + 1))

@@ -341,7 +341,7 @@ EOF
 	run -1 --separate-stderr "$CORRAL" call -c "$CONF" echo__exit code=3
 	assert_output ""
 	assert_stderr_line "corral: echo__exit: server echo exited with status 3 (-32000)"
-	assert_stderr_line "corral:   | echo: started"
+	assert_stderr_line "corral: [echo] | echo: started"
 }
 
 @test "call --json: the result as one line of JSON" {

@@ -10,6 +10,9 @@
 #include <unistd.h>
 
 #include "core/broker.h"
+#include "core/canon.h"
+#include "core/consent.h"
+#include "core/state.h"
 #include "core/errlog.h"
 #include "core/jsonrpc.h"
 #include "core/util.h"
@@ -26,6 +29,10 @@ struct rctx {
 	char *method;
 	struct batch *bt;
 	cJSON *params;		/* parsed on demand */
+	int consented;		/* dispatched again after consent */
+	int lim_child;		/* limits to count on the forwarded call */
+	const char *lim_tool;
+	double max_bytes;
 };
 
 struct gather {
@@ -392,6 +399,7 @@ hreq_new(struct broker *b, struct rctx *r)
 	h->idlen = r->m.id.len;
 	h->method = xstrdup(r->method);
 	h->child = -1;
+	h->lim_child = -1;
 	h->batch = r->bt;
 	h->started = mono_now();
 	ev_timer_init(&h->idle, idle_cb, 1, 0);
@@ -410,6 +418,24 @@ hreq_free(struct broker *b, struct hreq *h)
 		map_del(&b->hreqs, h->id, h->idlen);
 	if (h->ptok)
 		map_deli(&b->ptoks, h->ptok);
+	if (h->prompt)
+		consent_withdraw(b, h);
+	if (h->lim_child >= 0) {
+		struct child *lc = &b->children[h->lim_child];
+
+		lc->inflight--;
+		if (h->lim_tool) {
+			intptr_t n = (intptr_t)map_gets(&lc->tool_inflight,
+			    h->lim_tool);
+
+			if (n > 1)
+				map_puts(&lc->tool_inflight, h->lim_tool,
+				    (void *)(n - 1));
+			else
+				map_dels(&lc->tool_inflight, h->lim_tool);
+		}
+	}
+	free(h->lim_tool);
 	free(h->id);
 	free(h->method);
 	free(h->ptok_raw);
@@ -448,6 +474,19 @@ forward(struct broker *b, struct rctx *r, struct child *c,
 	h = hreq_new(b, r);
 	h->child = c->idx;
 	h->cid = ++c->next_id;
+	if (r->lim_child >= 0) {
+		intptr_t n;
+
+		h->lim_child = r->lim_child;
+		c->inflight++;
+		if (r->lim_tool) {
+			h->lim_tool = xstrdup(r->lim_tool);
+			n = (intptr_t)map_gets(&c->tool_inflight, r->lim_tool);
+			map_puts(&c->tool_inflight, r->lim_tool,
+			    (void *)(n + 1));
+		}
+		h->max_bytes = r->max_bytes;
+	}
 	snprintf(idtxt, sizeof(idtxt), "%lld", (long long)h->cid);
 	ed[ne++] = (struct jedit){ r->m.id.off, r->m.id.len, idtxt,
 	    strlen(idtxt) };
@@ -657,15 +696,97 @@ init_timeout_cb(struct ev_loop *loop, ev_timer *w, int revents)
 static void list_fetch(struct broker *, struct child *, int kind,
     const char *cursor, cJSON *acc, intptr_t page);
 
+static void pin_server(struct broker *, struct child *);
+
 static void
 child_ready(struct broker *b, struct child *c)
 {
 	c->state = CH_READY;
 	c->ready_at = mono_now();
+	pin_server(b, c);
 	ev_timer_stop(b->loop, &c->start_timer);
 	if (c->failures > 0)
 		logmsg("[%s] ready again", c->conf->alias);
 	maybe_answer_initialize(b);
+}
+
+static void
+pins_flush(struct broker *b)
+{
+	char *err = NULL;
+
+	if (pins_save(&b->pins, 0, &err) < 0) {
+		logmsg("cannot save pins: %s", err);
+		free(err);
+	}
+}
+
+static void
+pinfo_free(void *v)
+{
+	struct pinfo *pi = v;
+
+	if (pi) {
+		cJSON_Delete(pi->def);
+		free(pi);
+	}
+}
+
+static void
+clear_pins(struct map *m)
+{
+	struct map_ent *e;
+	size_t it;
+
+	while ((e = map_first(m, &it)) != NULL)
+		pinfo_free(map_del(m, e->key, e->klen));
+}
+
+/* Check every tool definition against its pin (trust on first use). */
+static void
+pin_tools(struct broker *b, struct child *c, const cJSON *items)
+{
+	const cJSON *t, *n;
+	struct pinfo *pi;
+	enum pin_status st;
+
+	clear_pins(&c->pins);
+	cJSON_ArrayForEach(t, items) {
+		n = cJSON_GetObjectItemCaseSensitive(t, "name");
+		if (!cJSON_IsString(n) || map_gets(&c->pins, n->valuestring))
+			continue;
+		pi = xcalloc(1, sizeof(*pi));
+		pi->def = pins_tool_def(t);
+		canon_hash(pi->def, pi->hash);
+		st = pins_check(&b->pins, c->conf->alias, n->valuestring,
+		    pi->def, pi->hash);
+		pi->changed = st == PIN_CHANGED;
+		if (pi->changed && !b->pins.corrupt)
+			logmsg("[%s] tool %s changed since it was pinned; its "
+			    "calls need fresh consent (corral pins diff %s)",
+			    c->conf->alias, n->valuestring, c->conf->alias);
+		map_puts(&c->pins, n->valuestring, pi);
+	}
+	pins_flush(b);
+}
+
+/* The server's own pin: its instructions and prompt descriptions. */
+static void
+pin_server(struct broker *b, struct child *c)
+{
+	enum pin_status st;
+
+	cJSON_Delete(c->server_def);
+	c->server_def = pins_server_def(c->instructions, c->prompts_seen);
+	canon_hash(c->server_def, c->server_hash);
+	st = pins_check(&b->pins, c->conf->alias, NULL, c->server_def,
+	    c->server_hash);
+	c->server_changed = st == PIN_CHANGED;
+	if (c->server_changed && !b->pins.corrupt)
+		logmsg("[%s] its instructions or prompts changed since they "
+		    "were pinned; its calls need fresh consent",
+		    c->conf->alias);
+	pins_flush(b);
 }
 
 /* A list fetch is complete: install it in the catalog. */
@@ -692,6 +813,12 @@ list_done(struct broker *b, struct child *c, int kind, cJSON *items)
 				cJSON_Delete(cJSON_DetachItemViaPointer(items,
 				    it));
 		}
+	}
+	if (kind == CAT_TOOLS)
+		pin_tools(b, c, items);
+	if (kind == CAT_PROMPTS) {
+		cJSON_Delete(c->prompts_seen);
+		c->prompts_seen = items ? cJSON_Duplicate(items, 1) : NULL;
 	}
 	if (catalog_set(&b->cat, kind, c->idx, items))
 		notify_lists(b, 1 << kind);
@@ -1030,6 +1157,151 @@ static void h_resources_list(struct broker *b, struct rctx *r)
 static void h_templates_list(struct broker *b, struct rctx *r)
 { h_list(b, r, CAT_TEMPLATES); }
 
+/* --- policy, consent, limits -------------------------------------------- */
+
+/* Answer a tools/call with an isError result that says why. */
+static void
+refuse_call(struct broker *b, struct batch *bt, const char *id, size_t idlen,
+    const char *text)
+{
+	cJSON *res = cJSON_CreateObject(), *content, *t;
+
+	content = cJSON_AddArrayToObject(res, "content");
+	t = cJSON_CreateObject();
+	cJSON_AddStringToObject(t, "type", "text");
+	cJSON_AddStringToObject(t, "text", text);
+	cJSON_AddItemToArray(content, t);
+	cJSON_AddBoolToObject(res, "isError", 1);
+	respond(b, bt, id, idlen, res);
+}
+
+static const char *
+config_name(const struct broker *b)
+{
+	return b->cf->path ? b->cf->path : "the config";
+}
+
+/* Policy and remembered decisions; 1 when answered or held for consent,
+   0 when the call may go on. */
+static int
+gate_call(struct broker *b, struct rctx *r, const struct cat_entry *e)
+{
+	struct child *c = &b->children[e->owner];
+	const cJSON *args = cJSON_GetObjectItemCaseSensitive(rctx_params(r),
+	    "arguments");
+	const cJSON *ann = cJSON_GetObjectItemCaseSensitive(e->def,
+	    "annotations");
+	struct pinfo *pi = map_gets(&c->pins, e->orig);
+	const char *why, *hash = pi ? pi->hash : "";
+	enum decision d;
+	struct hreq *h;
+	char *key, *text;
+	int changed, known;
+
+	/* No pin means it was never checked: treat it as changed. */
+	changed = pi == NULL || pi->changed || c->server_changed;
+	d = policy_decide(&c->conf->policy, &b->cf->policy,
+	    c->conf->trust_annotations, e->orig, args, ann, &why);
+	if (d == DEC_DENY) {
+		text = xasprintf("corral denied %s: the policy (%s) says deny. "
+		    "To allow it, change the policy of server \"%s\" in %s.",
+		    e->exposed, why, c->conf->alias, config_name(b));
+		refuse_call(b, r->bt, r->p + r->m.id.off, r->m.id.len, text);
+		free(text);
+		return 1;
+	}
+	if (d == DEC_ALLOW && !changed)
+		return 0;
+	key = xasprintf("%d\x1f%s\x1f%s", c->idx, e->orig, hash);
+	known = !changed && (map_gets(&b->session_ok, key) ||
+	    consent_store_has(b->consent, c->conf->alias, e->orig, hash));
+	free(key);
+	if (known)
+		return 0;
+	h = hreq_new(b, r);
+	consent_ask(b, h, r->p + r->m.all.off, r->m.all.len, c->idx, e->orig,
+	    e->exposed, hash, changed, args, pi ? pi->def : e->def);
+	return 1;
+}
+
+static const struct limits *
+tool_limits(const struct server_conf *sc, const char *tool)
+{
+	int i;
+
+	for (i = 0; i < sc->ntlims; i++)
+		if (policy_glob(sc->tlims[i].glob, tool))
+			return &sc->tlims[i].lim;
+	return NULL;
+}
+
+/* Take one token from a bucket refilled at rate per second. */
+static int
+bucket_take(struct bucket *bk, const struct limits *l)
+{
+	double now = mono_now();
+
+	if (bk->at == 0)
+		bk->tokens = l->burst;
+	else
+		bk->tokens += (now - bk->at) * l->rate;
+	if (bk->tokens > l->burst)
+		bk->tokens = l->burst;
+	bk->at = now;
+	if (bk->tokens < 1)
+		return 0;
+	bk->tokens -= 1;
+	return 1;
+}
+
+/* Rate and concurrency limits; 1 when the call was refused. */
+static int
+limit_check(struct broker *b, struct rctx *r, const struct cat_entry *e)
+{
+	struct child *c = &b->children[e->owner];
+	const struct limits *sl = &c->conf->lim, *tl;
+	struct bucket *bk;
+	char *text = NULL;
+	intptr_t n;
+
+	tl = tool_limits(c->conf, e->orig);
+	n = (intptr_t)map_gets(&c->tool_inflight, e->orig);
+	if (sl->max_concurrent && c->inflight >= sl->max_concurrent)
+		text = xasprintf("corral refused %s: server \"%s\" already runs "
+		    "%d calls (limits.max_concurrent)", e->exposed,
+		    c->conf->alias, sl->max_concurrent);
+	else if (tl && tl->max_concurrent && n >= tl->max_concurrent)
+		text = xasprintf("corral refused %s: %d calls of this tool "
+		    "already run (limits.tools max_concurrent)", e->exposed,
+		    tl->max_concurrent);
+	else if (sl->rate > 0 && !bucket_take(&c->bucket, sl))
+		text = xasprintf("corral refused %s: over the rate limit %s of "
+		    "server \"%s\" (limits.rate)", e->exposed, sl->rate_text,
+		    c->conf->alias);
+	else if (tl && tl->rate > 0) {
+		if ((bk = map_gets(&c->tool_buckets, e->orig)) == NULL) {
+			bk = xcalloc(1, sizeof(*bk));
+			map_puts(&c->tool_buckets, e->orig, bk);
+		}
+		if (!bucket_take(bk, tl))
+			text = xasprintf("corral refused %s: over the rate "
+			    "limit %s of this tool (limits.tools rate)",
+			    e->exposed, tl->rate_text);
+	}
+	if (text) {
+		refuse_call(b, r->bt, r->p + r->m.id.off, r->m.id.len, text);
+		free(text);
+		return 1;
+	}
+	r->lim_child = c->idx;
+	r->lim_tool = e->orig;
+	r->max_bytes = sl->max_result_bytes;
+	if (tl && tl->max_result_bytes && (r->max_bytes == 0 ||
+	    tl->max_result_bytes < r->max_bytes))
+		r->max_bytes = tl->max_result_bytes;
+	return 0;
+}
+
 /* tools/call and prompts/get: map the exposed name back and forward. */
 static void
 by_name(struct broker *b, struct rctx *r, int kind)
@@ -1053,6 +1325,12 @@ by_name(struct broker *b, struct rctx *r, int kind)
 		return;
 	}
 	free(n);
+	if (kind == CAT_TOOLS) {
+		if (!r->consented && gate_call(b, r, e))
+			return;
+		if (limit_check(b, r, e))
+			return;
+	}
 	forward(b, r, &b->children[e->owner], &name, e->orig);
 }
 
@@ -1354,6 +1632,14 @@ host_cancel(struct broker *b, struct rctx *r)
 		return;	/* unknown, finished, or initialize: ignored */
 	if (h->gather)
 		return;
+	if (h->prompt) {
+		/* Withdraw it from its question; no response goes out. */
+		consent_withdraw(b, h);
+		if (h->batch)
+			batch_answer(b, h->batch, NULL, 0);
+		hreq_free(b, h);
+		return;
+	}
 	c = child_of(b, h->child);
 	if (c && (pq = map_deli(&c->pending, h->cid))) {
 		params = cJSON_CreateObject();
@@ -1454,10 +1740,11 @@ host_response(struct broker *b, struct rctx *r)
 	creq_free(b, q);
 }
 
-/* Handle one message from the host; bt is its batch, if any. */
+/* Handle one message from the host; bt is its batch, if any. consented:
+   a call dispatched again after the human allowed it. */
 static void
-host_message(struct broker *b, const char *p, struct jspan v,
-    struct batch *bt)
+host_message_x(struct broker *b, const char *p, struct jspan v,
+    struct batch *bt, int consented)
 {
 	struct rctx r;
 	const struct method *mt;
@@ -1465,6 +1752,8 @@ host_message(struct broker *b, const char *p, struct jspan v,
 	memset(&r, 0, sizeof(r));
 	r.p = p;
 	r.bt = bt;
+	r.consented = consented;
+	r.lim_child = -1;
 	jsonrpc_classify(p, v, &r.m);
 	if (r.m.kind == MSG_INVALID) {
 		if (bt)
@@ -1492,7 +1781,7 @@ host_message(struct broker *b, const char *p, struct jspan v,
 		/* notifications/initialized and unknown ones: consumed. */
 		goto out;
 	}
-	if (bt)
+	if (bt && !consented)
 		bt->waiting++;
 	if (map_get(&b->hreqs, p + r.m.id.off, r.m.id.len)) {
 		rctx_error(b, &r, RPC_INVALID_REQUEST, "id is already in use "
@@ -1521,6 +1810,13 @@ host_message(struct broker *b, const char *p, struct jspan v,
 out:
 	free(r.method);
 	cJSON_Delete(r.params);
+}
+
+static void
+host_message(struct broker *b, const char *p, struct jspan v,
+    struct batch *bt)
+{
+	host_message_x(b, p, v, bt, 0);
 }
 
 static int
@@ -1804,7 +2100,17 @@ child_response(struct broker *b, struct child *c, const char *p,
 	free(key);
 	if (pq == NULL)
 		return;	/* unknown id, or a request already cancelled */
-	if ((h = pq->h) != NULL) {
+	if ((h = pq->h) != NULL && h->max_bytes > 0 &&
+	    m->all.len > h->max_bytes) {
+		char *text = xasprintf("corral withheld the result of %s: it "
+		    "is %zu bytes, more than max_result_bytes (%.0f) of server "
+		    "\"%s\"", h->lim_tool ? h->lim_tool : "the tool",
+		    m->all.len, h->max_bytes, c->conf->alias);
+
+		refuse_call(b, h->batch, h->id, h->idlen, text);
+		free(text);
+		hreq_free(b, h);
+	} else if (h != NULL) {
 		if (m->result.len && (strcmp(h->method, "tools/call") == 0 ||
 		    strcmp(h->method, "resources/read") == 0))
 			note_result(b, c, p, m->result);
@@ -2341,6 +2647,14 @@ broker_new(struct ev_loop *loop, struct config *cf, host_sink sink,
 	map_init(&b->cptoks);
 	map_init(&b->creqs);
 	map_init(&b->tasks);
+	map_init(&b->prompts);
+	map_init(&b->session_ok);
+	pins_load(&b->pins);
+	if (b->pins.corrupt)
+		logmsg("pins: %s; every tool counts as changed and needs "
+		    "fresh consent until you run corral pins accept",
+		    b->pins.why ? b->pins.why : "unreadable");
+	consent_store_load(&b->consent);
 	buf_init(&b->host_in, cf->max_message + 1);
 	buf_init(&b->host_out, cf->max_message * 3 + 1024 * 1024);
 	buf_init(&b->held, cf->max_message);
@@ -2454,9 +2768,18 @@ broker_free(struct broker *b)
 	size_t it;
 	int i;
 
+	consent_free_all(b);
 	for (i = 0; i < b->nchildren; i++) {
 		struct child *c = &b->children[i];
 
+		clear_pins(&c->pins);
+		map_free(&c->pins);
+		map_free(&c->tool_inflight);
+		while ((e = map_first(&c->tool_buckets, &it)) != NULL)
+			free(map_del(&c->tool_buckets, e->key, e->klen));
+		map_free(&c->tool_buckets);
+		cJSON_Delete(c->server_def);
+		cJSON_Delete(c->prompts_seen);
 		ev_timer_stop(b->loop, &c->backoff_timer);
 		ev_timer_stop(b->loop, &c->kill_timer);
 		ev_timer_stop(b->loop, &c->start_timer);
@@ -2490,6 +2813,10 @@ broker_free(struct broker *b)
 	map_free(&b->cptoks);
 	map_free(&b->creqs);
 	map_free(&b->tasks);
+	map_free(&b->prompts);
+	map_free(&b->session_ok);
+	pins_free(&b->pins);
+	cJSON_Delete(b->consent);
 	buf_free(&b->host_in);
 	buf_free(&b->host_out);
 	buf_free(&b->held);
@@ -2500,4 +2827,141 @@ broker_free(struct broker *b)
 	free(b->log_level);
 	free(b);
 	errlog_detach();
+}
+
+/* --- consent hooks ------------------------------------------------------- */
+
+int64_t
+broker_host_request(struct broker *b, const char *method, cJSON *params,
+    struct creq *q)
+{
+	cJSON *m = cJSON_CreateObject();
+	char *s;
+
+	q->hid = b->next_hid++;
+	cJSON_AddStringToObject(m, "jsonrpc", "2.0");
+	cJSON_AddNumberToObject(m, "id", (double)q->hid);
+	cJSON_AddStringToObject(m, "method", method);
+	if (params)
+		cJSON_AddItemToObject(m, "params", params);
+	s = cJSON_PrintUnformatted(m);
+	cJSON_Delete(m);
+	map_puti(&b->creqs, q->hid, q);
+	broker_host_send(b, s, strlen(s));
+	cJSON_free(s);
+	return q->hid;
+}
+
+void
+broker_host_cancel(struct broker *b, int64_t id, const char *reason)
+{
+	struct creq *q = map_geti(&b->creqs, id);
+	cJSON *params;
+
+	if (q == NULL)
+		return;
+	params = cJSON_CreateObject();
+	cJSON_AddNumberToObject(params, "requestId", (double)id);
+	cJSON_AddStringToObject(params, "reason", reason);
+	notify_host(b, "notifications/cancelled", params);
+	creq_free(b, q);
+}
+
+void
+broker_consent_answer(struct broker *b, int child, const char *tool,
+    const char *exposed, const char *hash, int changed, int answer,
+    const char *via)
+{
+	struct child *c = &b->children[child];
+	struct pinfo *pi;
+	char *key, *err = NULL;
+
+	(void)via;
+	if (answer != ANS_SESSION && answer != ANS_ALWAYS)
+		return;
+	/* Approving a changed definition for longer than once accepts it. */
+	if (changed) {
+		pi = map_gets(&c->pins, tool);
+		if (b->pins.corrupt) {
+			char *dir = state_dir(&err), *from, *to;
+
+			if (dir) {
+				from = xasprintf("%s/pins.json", dir);
+				to = xasprintf("%s/pins.json.corrupt", dir);
+				if (rename(from, to) == 0)
+					logmsg("pins: kept the unreadable store "
+					    "as %s", to);
+				free(from);
+				free(to);
+				free(dir);
+			}
+			free(err);
+			err = NULL;
+			b->pins.corrupt = 0;
+		}
+		if (pi && strcmp(pi->hash, hash) == 0) {
+			pins_accept(&b->pins, c->conf->alias, tool, pi->def,
+			    pi->hash);
+			pi->changed = 0;
+		}
+		if (c->server_changed && c->server_def) {
+			pins_accept(&b->pins, c->conf->alias, NULL,
+			    c->server_def, c->server_hash);
+			c->server_changed = 0;
+		}
+		pins_flush(b);
+	}
+	key = xasprintf("%d\x1f%s\x1f%s", child, tool, hash);
+	map_puts(&b->session_ok, key, (void *)1);
+	free(key);
+	if (answer == ANS_ALWAYS) {
+		consent_store_add(b->consent, c->conf->alias, tool, exposed,
+		    hash);
+		if (consent_store_save(b->consent, &err) < 0) {
+			logmsg("cannot remember the decision: %s", err);
+			free(err);
+		}
+	}
+}
+
+void
+broker_consent_resume(struct broker *b, struct hreq *h, const char *msg,
+    size_t len, int answer, const char *via)
+{
+	struct batch *bt = h->batch;
+	struct jspan v;
+	const char *why;
+	char *text, *tool = NULL;
+	struct jspan name;
+
+	if (answer == ANS_DENY) {
+		if (json_check(msg, len, MAX_DEPTH, &v, &why) == 0 &&
+		    member2(msg, v, "params", "name", &name))
+			tool = json_strdup(msg, name, NULL);
+		if (via == NULL)
+			text = xasprintf("corral denied %s: there was no way to "
+			    "ask you (the client does not support elicitation, "
+			    "corral has no terminal, and no desktop dialog is "
+			    "available). To allow it, add an allow rule to the "
+			    "policy in %s.", tool ? tool : "the call",
+			    config_name(b));
+		else if (strcmp(via, "timeout") == 0)
+			text = xasprintf("corral denied %s: nobody answered "
+			    "within %g s. Call it again to be asked again.",
+			    tool ? tool : "the call", b->cf->consent_timeout);
+		else
+			text = xasprintf("corral denied %s: you answered deny "
+			    "(%s). Call it again to be asked again, or allow "
+			    "it in the policy in %s.", tool ? tool : "the call",
+			    via, config_name(b));
+		refuse_call(b, bt, h->id, h->idlen, text);
+		free(text);
+		free(tool);
+		hreq_free(b, h);
+		return;
+	}
+	/* Allowed: dispatch the original request again, past the gate. */
+	hreq_free(b, h);
+	if (json_check(msg, len, MAX_DEPTH, &v, &why) == 0)
+		host_message_x(b, msg, v, bt, 1);
 }

@@ -12,7 +12,16 @@
 #include "core/config.h"
 #include "core/json.h"
 #include "core/map.h"
+#include "core/pins.h"
 #include "sandbox/sandbox.h"
+
+struct prompt;
+
+/* A token bucket for rate limits. */
+struct bucket {
+	double tokens;
+	double at;
+};
 
 #define TAIL_LINES 20
 #define MAX_DEPTH 128
@@ -85,6 +94,15 @@ struct child {
 	char *last_exit;	/* "exited with status 1", etc. */
 	char *fail_reason;
 	struct map subs;	/* URIs the host subscribed, with counts */
+	struct map pins;	/* tool name -> struct pinfo */
+	char server_hash[65];
+	int server_changed;
+	cJSON *server_def;
+	cJSON *prompts_seen;	/* its prompt list, for the server pin */
+	int inflight;		/* tools/call in flight */
+	struct map tool_inflight;	/* tool -> count */
+	struct bucket bucket;
+	struct map tool_buckets;	/* tool -> struct bucket */
 	int bad_lines;		/* non-JSON lines, this generation */
 	int bad_lines_run;	/* ... in a row */
 };
@@ -104,8 +122,21 @@ struct hreq {
 	double started;
 	struct batch *batch;
 	struct gather *gather;	/* fan-out in progress */
+	struct prompt *prompt;	/* waiting for consent */
+	int lim_child;		/* counted in-flight call of this child */
+	char *lim_tool;		/* ... and this tool, or NULL */
+	double max_bytes;	/* max_result_bytes for the answer; 0: none */
 	struct broker *b;
 };
+
+/* What corral knows of one tool's pin. */
+struct pinfo {
+	char hash[65];
+	int changed;
+	cJSON *def;		/* the pinned part of the current definition */
+};
+
+
 
 /* A request a child (or corral itself) sent to the host. */
 struct creq {
@@ -182,6 +213,14 @@ struct broker {
 	ev_timer resume_timer;	/* read on after initialize is answered */
 	int notify_mask;
 	int quiet;		/* CLI: no child stderr relay */
+
+	/* consent and pins */
+	struct map prompts;	/* key -> struct prompt */
+	struct prompt *tty_owner;
+	struct prompt *tty_queue;
+	struct map session_ok;	/* key -> 1: "allow for this session" */
+	cJSON *consent;		/* remembered "always" */
+	struct pinstore pins;
 	int exited;
 };
 
@@ -219,6 +258,19 @@ void broker_child_initialize(struct broker *, struct child *);
 void broker_child_gone(struct broker *, struct child *);
 void broker_host_send(struct broker *, const char *, size_t);
 void broker_check_exit(struct broker *);
+/* Send corral's own request to the host; the creq (taken) gets its id
+   and its done callback the answer. Returns the id. */
+int64_t broker_host_request(struct broker *, const char *method,
+    cJSON *params, struct creq *);
+/* Withdraw corral's own request id from the host. */
+void broker_host_cancel(struct broker *, int64_t id, const char *reason);
+/* The human answered about tool of child: remember it as asked. */
+void broker_consent_answer(struct broker *, int child, const char *tool,
+    const char *exposed, const char *hash, int changed, int answer,
+    const char *via);
+/* Run or refuse one held call after the answer. */
+void broker_consent_resume(struct broker *, struct hreq *, const char *msg,
+    size_t len, int answer, const char *via);
 /* A child reached a resting state (ready, restarting, failed). */
 void broker_child_settled(struct broker *);
 

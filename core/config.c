@@ -464,6 +464,239 @@ parse_sandbox(struct ctx *c, const char *path, const cJSON *j,
 	return 0;
 }
 
+static int
+parse_decision(struct ctx *c, const char *path, const cJSON *j,
+    enum decision *out)
+{
+	static const char *const words[] = { "deny", "ask", "allow", NULL };
+	int i;
+
+	if (want(c, path, j, cJSON_IsString(j), "a string") < 0)
+		return -1;
+	for (i = 0; words[i]; i++) {
+		if (strcmp(words[i], j->valuestring) == 0) {
+			*out = (enum decision)i;
+			return 0;
+		}
+	}
+	return errat(c, path, "must be \"allow\", \"ask\" or \"deny\"");
+}
+
+/* A rule: "glob", or {"tool": "glob", "args": {"/pointer": value}}. */
+static int
+parse_rule(struct ctx *c, const char *path, const cJSON *j, struct rule *r)
+{
+	static const char *const keys[] = { "tool", "args", NULL };
+	const cJSON *t, *a, *v;
+	char p[512];
+	int n = 0;
+
+	r->where = xstrdup(path);
+	if (cJSON_IsString(j)) {
+		r->tool = xstrdup(j->valuestring);
+		return 0;
+	}
+	if (want(c, path, j, cJSON_IsObject(j), "a tool name glob or an "
+	    "object") < 0 || check_keys(c, path, j, keys) < 0)
+		return -1;
+	if ((t = cJSON_GetObjectItemCaseSensitive(j, "tool")) == NULL)
+		return errat(c, path, "missing \"tool\"");
+	snprintf(p, sizeof(p), "%s.tool", path);
+	if (want(c, p, t, cJSON_IsString(t), "a string") < 0)
+		return -1;
+	r->tool = xstrdup(t->valuestring);
+	if ((a = cJSON_GetObjectItemCaseSensitive(j, "args")) == NULL)
+		return 0;
+	snprintf(p, sizeof(p), "%s.args", path);
+	if (want(c, p, a, cJSON_IsObject(a), "an object of JSON pointers") < 0)
+		return -1;
+	r->conds = xcalloc(cJSON_GetArraySize(a) + 1, sizeof(*r->conds));
+	cJSON_ArrayForEach(v, a) {
+		snprintf(p, sizeof(p), "%s.args.%s", path, v->string);
+		if (v->string[0] != '/' && v->string[0] != '\0')
+			return errat(c, p, "keys are JSON pointers such as "
+			    "\"/path\"");
+		r->conds[n].pointer = xstrdup(v->string);
+		if (cJSON_IsString(v))
+			r->conds[n].glob = xstrdup(v->valuestring);
+		else
+			r->conds[n].equals = cJSON_Duplicate(v, 1);
+		r->nconds = ++n;
+	}
+	return 0;
+}
+
+static int
+parse_policy(struct ctx *c, const char *path, const cJSON *j,
+    struct policy *pol)
+{
+	static const char *const keys[] = { "default", "allow", "ask", "deny",
+	    NULL };
+	static const char *const lists[] = { "deny", "ask", "allow" };
+	const cJSON *v, *e;
+	char p[512];
+	int k, i;
+
+	if (want(c, path, j, cJSON_IsObject(j), "an object") < 0 ||
+	    check_keys(c, path, j, keys) < 0)
+		return -1;
+	if ((v = cJSON_GetObjectItemCaseSensitive(j, "default"))) {
+		snprintf(p, sizeof(p), "%s.default", path);
+		if (parse_decision(c, p, v, &pol->dflt) < 0)
+			return -1;
+		pol->has_default = 1;
+	}
+	for (k = 0; k < 3; k++) {
+		if ((v = cJSON_GetObjectItemCaseSensitive(j, lists[k])) ==
+		    NULL)
+			continue;
+		snprintf(p, sizeof(p), "%s.%s", path, lists[k]);
+		if (want(c, p, v, cJSON_IsArray(v), "an array of rules") < 0)
+			return -1;
+		i = 0;
+		cJSON_ArrayForEach(e, v) {
+			struct rule *r;
+
+			pol->rules = xrealloc(pol->rules, (pol->nrules + 1) *
+			    sizeof(*pol->rules));
+			r = &pol->rules[pol->nrules++];
+			memset(r, 0, sizeof(*r));
+			r->action = (enum decision)k;
+			snprintf(p, sizeof(p), "%s.%s[%d]", path, lists[k], i++);
+			if (parse_rule(c, p, e, r) < 0)
+				return -1;
+		}
+	}
+	return 0;
+}
+
+static int
+parse_one_limits(struct ctx *c, const char *path, const cJSON *j,
+    struct limits *l, int allow_tools)
+{
+	static const char *const keys[] = { "rate", "max_concurrent",
+	    "max_result_bytes", "tools", NULL };
+	const cJSON *v;
+	char p[512];
+	double d;
+
+	if (want(c, path, j, cJSON_IsObject(j), "an object") < 0 ||
+	    check_keys(c, path, j, keys) < 0)
+		return -1;
+	if (!allow_tools && cJSON_GetObjectItemCaseSensitive(j, "tools"))
+		return errat(c, path, "unknown key \"tools\"");
+	if ((v = cJSON_GetObjectItemCaseSensitive(j, "rate"))) {
+		snprintf(p, sizeof(p), "%s.rate", path);
+		if (want(c, p, v, cJSON_IsString(v), "a string such as "
+		    "\"30/min\"") < 0)
+			return -1;
+		if ((l->rate = policy_rate(v->valuestring)) < 0)
+			return errat(c, p, "\"%s\": expected N/sec, N/min, "
+			    "N/hour or N/day", v->valuestring);
+		l->burst = strtod(v->valuestring, NULL);
+		l->rate_text = xstrdup(v->valuestring);
+	}
+	if ((v = cJSON_GetObjectItemCaseSensitive(j, "max_concurrent"))) {
+		snprintf(p, sizeof(p), "%s.max_concurrent", path);
+		if (get_int(c, p, v, 1, 100000, &d) < 0)
+			return -1;
+		l->max_concurrent = (int)d;
+	}
+	if ((v = cJSON_GetObjectItemCaseSensitive(j, "max_result_bytes"))) {
+		snprintf(p, sizeof(p), "%s.max_result_bytes", path);
+		if (get_int(c, p, v, 1, 1e15, &l->max_result_bytes) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int
+parse_call_limits(struct ctx *c, const char *path, const cJSON *j,
+    struct server_conf *s)
+{
+	const cJSON *t, *v;
+	char p[512];
+
+	if (parse_one_limits(c, path, j, &s->lim, 1) < 0)
+		return -1;
+	if ((t = cJSON_GetObjectItemCaseSensitive(j, "tools")) == NULL)
+		return 0;
+	snprintf(p, sizeof(p), "%s.tools", path);
+	if (want(c, p, t, cJSON_IsObject(t), "an object of tool globs") < 0)
+		return -1;
+	s->tlims = xcalloc(cJSON_GetArraySize(t) + 1, sizeof(*s->tlims));
+	cJSON_ArrayForEach(v, t) {
+		snprintf(p, sizeof(p), "%s.tools.%s", path, v->string);
+		s->tlims[s->ntlims].glob = xstrdup(v->string);
+		s->ntlims++;
+		if (parse_one_limits(c, p, v, &s->tlims[s->ntlims - 1].lim,
+		    0) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int
+parse_consent(struct ctx *c, const cJSON *j, struct config *cf)
+{
+	static const char *const keys[] = { "channels", "timeout", "command",
+	    NULL };
+	static const char *const names[] = { "elicitation", "tty", "dialog",
+	    "command", NULL };
+	const cJSON *v, *e;
+	char p[512];
+	int i, k, n;
+
+	if (want(c, "corral.consent", j, cJSON_IsObject(j), "an object") < 0 ||
+	    check_keys(c, "corral.consent", j, keys) < 0)
+		return -1;
+	if ((v = cJSON_GetObjectItemCaseSensitive(j, "channels"))) {
+		if (want(c, "corral.consent.channels", v, cJSON_IsArray(v),
+		    "an array") < 0)
+			return -1;
+		cf->nchannels = 0;
+		i = 0;
+		cJSON_ArrayForEach(e, v) {
+			snprintf(p, sizeof(p), "corral.consent.channels[%d]",
+			    i++);
+			if (want(c, p, e, cJSON_IsString(e), "a string") < 0)
+				return -1;
+			for (k = 0; names[k]; k++)
+				if (strcmp(names[k], e->valuestring) == 0)
+					break;
+			if (names[k] == NULL)
+				return errat(c, p, "\"%s\": channels are "
+				    "elicitation, tty, dialog and command",
+				    e->valuestring);
+			for (n = 0; n < cf->nchannels; n++)
+				if (cf->channels[n] == k)
+					return errat(c, p, "\"%s\" is listed "
+					    "twice", e->valuestring);
+			cf->channels[cf->nchannels++] = k;
+		}
+	}
+	if ((v = cJSON_GetObjectItemCaseSensitive(j, "timeout")) &&
+	    get_seconds(c, "corral.consent.timeout", v,
+	    &cf->consent_timeout) < 0)
+		return -1;
+	if ((v = cJSON_GetObjectItemCaseSensitive(j, "command"))) {
+		if (str_array(c, "corral.consent.command", v, &cf->consent_cmd,
+		    &n, 1) < 0)
+			return -1;
+		if (n == 0)
+			return errat(c, "corral.consent.command", "must name "
+			    "a program");
+		if (cf->consent_cmd[0][0] != '/')
+			return errat(c, "corral.consent.command[0]", "must be "
+			    "an absolute path");
+	}
+	for (n = 0; n < cf->nchannels; n++)
+		if (cf->channels[n] == CONSENT_COMMAND && !cf->consent_cmd)
+			return errat(c, "corral.consent.channels", "\"command\" "
+			    "needs corral.consent.command");
+	return 0;
+}
+
 /* Keys that later parts of corral will read; until they exist a config that
    uses them is refused rather than silently running with less protection. */
 static int
@@ -502,7 +735,8 @@ parse_server(struct ctx *c, const char *top, const char *alias,
 {
 	static const char *const keys[] = { "type", "command", "args", "env",
 	    "cwd", "disabled", "prefix", "tools", "timeouts", "restart",
-	    "sandbox", "policy", "url", "headers", "description", NULL };
+	    "sandbox", "policy", "url", "headers", "description",
+	    "trust_annotations", "limits", NULL };
 	const cJSON *v;
 	char path[256], p[512], *cmd;
 	int i;
@@ -541,9 +775,21 @@ parse_server(struct ctx *c, const char *top, const char *alias,
 		if (parse_sandbox(c, p, v, &s->sandbox) < 0)
 			return -1;
 	}
-	if (cJSON_GetObjectItemCaseSensitive(j, "policy")) {
+	if ((v = cJSON_GetObjectItemCaseSensitive(j, "policy"))) {
 		snprintf(p, sizeof(p), "%s.policy", path);
-		return not_yet(c, p, "policy");
+		if (parse_policy(c, p, v, &s->policy) < 0)
+			return -1;
+	}
+	if ((v = cJSON_GetObjectItemCaseSensitive(j, "trust_annotations"))) {
+		snprintf(p, sizeof(p), "%s.trust_annotations", path);
+		if (want(c, p, v, cJSON_IsBool(v), "a boolean") < 0)
+			return -1;
+		s->trust_annotations = cJSON_IsTrue(v);
+	}
+	if ((v = cJSON_GetObjectItemCaseSensitive(j, "limits"))) {
+		snprintf(p, sizeof(p), "%s.limits", path);
+		if (parse_call_limits(c, p, v, s) < 0)
+			return -1;
 	}
 	if ((v = cJSON_GetObjectItemCaseSensitive(j, "description"))) {
 		snprintf(p, sizeof(p), "%s.description", path);
@@ -654,10 +900,12 @@ parse_corral(struct ctx *c, const cJSON *j, struct config *cf)
 	if (want(c, "corral", j, cJSON_IsObject(j), "an object") < 0 ||
 	    check_keys(c, "corral", j, keys) < 0)
 		return -1;
-	if (cJSON_GetObjectItemCaseSensitive(j, "policy"))
-		return not_yet(c, "corral.policy", "policy");
-	if (cJSON_GetObjectItemCaseSensitive(j, "consent"))
-		return not_yet(c, "corral.consent", "consent");
+	if ((v = cJSON_GetObjectItemCaseSensitive(j, "policy")) &&
+	    parse_policy(c, "corral.policy", v, &cf->policy) < 0)
+		return -1;
+	if ((v = cJSON_GetObjectItemCaseSensitive(j, "consent")) &&
+	    parse_consent(c, v, cf) < 0)
+		return -1;
 	if (cJSON_GetObjectItemCaseSensitive(j, "audit"))
 		return not_yet(c, "corral.audit", "audit");
 	if (cJSON_GetObjectItemCaseSensitive(j, "otel"))
@@ -723,6 +971,13 @@ server_conf_clear(struct server_conf *s)
 	for (i = 0; s->deny && s->deny[i]; i++)
 		free(s->deny[i]);
 	free(s->deny);
+	policy_clear(&s->policy);
+	free(s->lim.rate_text);
+	for (i = 0; i < s->ntlims; i++) {
+		free(s->tlims[i].glob);
+		free(s->tlims[i].lim.rate_text);
+	}
+	free(s->tlims);
 	for (i = 0; s->sandbox.ro && s->sandbox.ro[i]; i++)
 		free(s->sandbox.ro[i]);
 	free(s->sandbox.ro);
@@ -742,6 +997,10 @@ config_free(struct config *cf)
 	for (i = 0; i < cf->nservers; i++)
 		server_conf_clear(&cf->servers[i]);
 	free(cf->servers);
+	policy_clear(&cf->policy);
+	for (i = 0; cf->consent_cmd && cf->consent_cmd[i]; i++)
+		free(cf->consent_cmd[i]);
+	free(cf->consent_cmd);
 	free(cf->path);
 	free(cf->dir);
 	free(cf);
@@ -756,6 +1015,11 @@ config_new(const char *dir)
 	cf->max_message = 64 * 1024 * 1024;
 	cf->t_initialize = 10;
 	cf->t_shutdown = 2;
+	cf->channels[0] = CONSENT_ELICITATION;
+	cf->channels[1] = CONSENT_TTY;
+	cf->channels[2] = CONSENT_DIALOG;
+	cf->nchannels = 3;
+	cf->consent_timeout = 120;
 	cf->dir = dir ? xstrdup(dir) : NULL;
 	return cf;
 }

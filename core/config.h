@@ -4,6 +4,8 @@
 
 #include <stddef.h>
 
+#include "core/policy.h"
+
 /* Sandbox knobs of one server; zero values are the strict defaults. */
 struct sandbox_conf {
 	int profile_none;	/* "profile": "none" */
@@ -42,6 +44,11 @@ struct server_conf {
 	double backoff_max;
 	double reset_after;	/* uptime that resets the failure count */
 	struct sandbox_conf sandbox;
+	struct policy policy;
+	int trust_annotations;
+	struct limits lim;		/* for the whole server */
+	struct tool_limits *tlims;	/* limits.tools: per tool glob */
+	int ntlims;
 	char *fingerprint;	/* canonical text of the entry */
 };
 
@@ -54,7 +61,15 @@ struct config {
 	size_t max_message;	/* bytes per message on every link */
 	double t_initialize;	/* how long initialize waits for children */
 	double t_shutdown;	/* each shutdown step's grace */
+	struct policy policy;	/* corral.policy */
+	int channels[4];	/* consent channels in order */
+	int nchannels;
+	double consent_timeout;
+	char **consent_cmd;	/* argv of the "command" channel */
 };
+
+enum consent_channel { CONSENT_ELICITATION, CONSENT_TTY, CONSENT_DIALOG,
+	CONSENT_COMMAND };
 
 /* Parse config text; dir resolves relative paths. Returns 0 and *out
    (caller frees with config_free) or -1 and *err (caller frees). */

@@ -697,6 +697,9 @@ child_setup(struct child *c, struct broker *b, int idx,
 	buf_init(&c->errb, ERR_MAX);
 	map_init(&c->pending);
 	map_init(&c->subs);
+	map_init(&c->pins);
+	map_init(&c->tool_inflight);
+	map_init(&c->tool_buckets);
 	ev_timer_init(&c->backoff_timer, backoff_cb, 1, 0);
 	ev_timer_init(&c->kill_timer, kill_cb, 1, 0);
 	ev_timer_init(&c->start_timer, start_timeout_cb, 1, 0);

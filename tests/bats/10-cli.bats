@@ -83,7 +83,7 @@ EOF
 	[ -n "$VERSION" ]
 	run -0 --separate-stderr "$CORRAL" --version
 	assert_output "corral $VERSION"
-	[ -z "$stderr" ]
+	no_stderr
 }
 
 @test "version is a synonym of --version" {
@@ -100,7 +100,7 @@ EOF
 @test "--help prints the usage on stdout and exits 0" {
 	run -0 --separate-stderr "$CORRAL" --help
 	assert_output "$(printf '%s\n' "${USAGE_LINES[@]}")"
-	[ -z "$stderr" ]
+	no_stderr
 }
 
 @test "an unknown command is named, followed by the usage, exit 2" {
@@ -159,7 +159,7 @@ EOF
 @test "tools: both servers' tools in one table, names aligned" {
 	servers echo pages
 	run -0 --separate-stderr "$CORRAL" tools -c "$CONF"
-	[ -z "$stderr" ]
+	no_stderr
 	# 13 echo tools and 300 pages tools (six pages of 50, all fetched).
 	[ "${#lines[@]}" -eq 313 ]
 	# The widest name is echo__lateprogress (18): descriptions at column 21.
@@ -180,7 +180,7 @@ EOF
 {"mcpServers":{"d":{"command":"$DESC_SRV"}}}
 EOF
 	run -0 --separate-stderr "$CORRAL" tools -c "$CONF"
-	[ -z "$stderr" ]
+	no_stderr
 	[ "${#lines[@]}" -eq 2 ]
 	assert_line --index 0 "d__two   first line"
 	assert_line --index 1 "d__long  $(printf 'a%.0s' {1..68})..."
@@ -189,7 +189,7 @@ EOF
 @test "tools --json: a JSON array of every tool, definitions passed through" {
 	servers echo pages
 	run -0 --separate-stderr "$CORRAL" tools -c "$CONF" --json
-	[ -z "$stderr" ]
+	no_stderr
 	[ "${#lines[@]}" -eq 1 ]
 	run -0 jq -r 'type, length, .[0].name, .[1].outputSchema.required[0],
 	    .[13].name, .[13].inputSchema.type' <<<"$output"
@@ -244,7 +244,7 @@ EOF
 	servers echo
 	run -0 --separate-stderr "$CORRAL" call -c "$CONF" echo__echo text=hi
 	assert_output "hi"
-	[ -z "$stderr" ]
+	no_stderr
 }
 
 @test "call: key=value is typed by the input schema (numbers for add)" {
@@ -348,7 +348,7 @@ EOF
 	servers echo
 	run -0 --separate-stderr "$CORRAL" call -c "$CONF" --json echo__echo text=hi
 	assert_output '{"content":[{"type":"text","text":"hi"}]}'
-	[ -z "$stderr" ]
+	no_stderr
 	run -0 --separate-stderr "$CORRAL" call --json -c "$CONF" echo__add a=2 b=3
 	run -0 jq -c .structuredContent <<<"$output"
 	assert_output '{"sum":5}'
@@ -376,7 +376,7 @@ EOF
 	    "[image: image/png, 8 bytes of base64]" \
 	    "[resource: echo://static/hello]" \
 	    "hello")"
-	[ -z "$stderr" ]
+	no_stderr
 }
 
 @test "call: a config error exits 1 with the message, nothing on stdout" {

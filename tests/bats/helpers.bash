@@ -11,11 +11,22 @@ SRV="$BUILD/tests/servers"
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
 
-# Write stdin as the test's config (mode 0600) and print its path.
+# These suites test the broker and watch its children from outside (their
+# logs, pids), so children run unsandboxed here unless a test sets
+# KEEP_SANDBOX=1 or configures a sandbox itself; the sandbox has its own
+# suite (70-sandbox) and the interop suite runs children sandboxed.
+# Consent has its own suite too: elsewhere calls are allowed unless a test
+# sets KEEP_POLICY=1 or writes a corral.policy of its own.
+allow_by_default() {
+	/usr/bin/python3 "$ROOT/tests/bats/testconf.py" "$1"
+	chmod 600 "$1"
+}
+
+# Write stdin as the test's config (mode 0600).
 write_config() {
 	CONF="$BATS_TEST_TMPDIR/c.json"
 	cat >"$CONF"
-	chmod 600 "$CONF"
+	allow_by_default "$CONF"
 }
 
 # A config with the named fake servers: config_with echo pages ...
@@ -34,7 +45,7 @@ config_with() {
 		done
 		printf '}}'
 	} >"$CONF"
-	chmod 600 "$CONF"
+	allow_by_default "$CONF"
 }
 
 # Start `corral serve` on the test's config with a fifo as its stdin
@@ -140,6 +151,22 @@ teardown() {
 	if [ -n "${ERR:-}" ] && [ -f "$ERR" ] && grep -qE "ERROR: (Address|Leak)Sanitizer|runtime error:" "$ERR"; then
 		echo "sanitizer report:" >&2
 		cat "$ERR" >&2
+		return 1
+	fi
+}
+
+# stderr of the last `run --separate-stderr` without corral's announcements
+# of unsandboxed children (the broker suites run them so on purpose).
+stderr_rest() {
+	printf '%s\n' "$stderr" | grep -v 'WARNING: NOT SANDBOXED' | sed '/^$/d'
+}
+
+# Assert the last run printed nothing on stderr but those announcements.
+no_stderr() {
+	local rest
+	rest="$(stderr_rest)"
+	if [ -n "$rest" ]; then
+		echo "unexpected stderr: $rest" >&2
 		return 1
 	fi
 }

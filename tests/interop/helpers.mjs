@@ -257,7 +257,8 @@ export async function openSession({ children = ['everything', 'fs', 'memory'], r
     if (!existsSync(CORRAL)) {
       throw new Error(`corral binary not found at ${CORRAL} (build it with make, or set CORRAL; DIRECT=1 tests the servers alone)`);
     }
-    const cfg = { mcpServers: {} };
+    // Consent is covered by its own tests; here every call is allowed.
+    const cfg = { mcpServers: {}, corral: { policy: { default: 'allow' } } };
     for (const alias of children) cfg.mcpServers[alias] = specs[alias];
     writeFileSync(dirs.config, JSON.stringify(cfg, null, 2), { mode: 0o600 });
     const t = new StdioClientTransport({

@@ -1,0 +1,173 @@
+/* corral's state directory and its small files. */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/buf.h"
+#include "core/state.h"
+#include "core/util.h"
+
+#define STATE_FILE_MAX (16 * 1024 * 1024)
+
+/* Make each missing directory of path (absolute) with mode. */
+static int
+mkdirs(const char *path, mode_t mode)
+{
+	char *p = xstrdup(path), *s;
+	int r = 0;
+
+	for (s = p + 1; ; s++) {
+		if (*s == '/' || *s == '\0') {
+			char c = *s;
+
+			*s = '\0';
+			if (mkdir(p, c ? 0755 : mode) < 0 && errno != EEXIST) {
+				r = -1;
+				break;
+			}
+			*s = c;
+			if (c == '\0')
+				break;
+		}
+	}
+	free(p);
+	return r;
+}
+
+char *
+state_dir(char **err)
+{
+	const char *x = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
+	struct stat st;
+	char *dir;
+
+	if (x && x[0] == '/')
+		dir = xasprintf("%s/corral", x);
+	else if (home && home[0] == '/')
+		dir = xasprintf("%s/.local/state/corral", home);
+	else {
+		*err = xstrdup("neither XDG_STATE_HOME nor HOME is set");
+		return NULL;
+	}
+	if (mkdirs(dir, 0700) < 0) {
+		*err = xasprintf("%s: %s", dir, strerror(errno));
+		free(dir);
+		return NULL;
+	}
+	/* It holds keys and decisions: ours, private, not a symlink. */
+	if (lstat(dir, &st) < 0 || !S_ISDIR(st.st_mode) ||
+	    st.st_uid != geteuid()) {
+		*err = xasprintf("%s: not a directory owned by you", dir);
+		free(dir);
+		return NULL;
+	}
+	if (st.st_mode & 077)
+		chmod(dir, 0700);
+	return dir;
+}
+
+int
+state_read(const char *name, char **text, size_t *len, char **err)
+{
+	char *dir, *path;
+	struct buf b;
+	ssize_t n;
+	int fd;
+
+	*text = NULL;
+	if ((dir = state_dir(err)) == NULL)
+		return -1;
+	path = xasprintf("%s/%s", dir, name);
+	free(dir);
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0) {
+		if (errno == ENOENT) {
+			free(path);
+			return 0;
+		}
+		*err = xasprintf("%s: %s", path, strerror(errno));
+		free(path);
+		return -1;
+	}
+	buf_init(&b, STATE_FILE_MAX);
+	for (;;) {
+		char *dst = buf_reserve(&b, 65536);
+
+		if (dst == NULL) {
+			*err = xasprintf("%s: too large", path);
+			break;
+		}
+		n = read(fd, dst, 65536);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			*err = xasprintf("%s: %s", path, strerror(errno));
+			break;
+		}
+		if (n == 0)
+			break;
+		buf_commit(&b, n);
+	}
+	close(fd);
+	free(path);
+	if (*err) {
+		buf_free(&b);
+		return -1;
+	}
+	*text = buf_steal(&b, len);
+	return 1;
+}
+
+int
+state_write(const char *name, const char *text, size_t len, char **err)
+{
+	char *dir, *path, *tmp;
+	size_t off = 0;
+	ssize_t n;
+	int fd, r = -1;
+
+	if ((dir = state_dir(err)) == NULL)
+		return -1;
+	path = xasprintf("%s/%s", dir, name);
+	tmp = xasprintf("%s/.%s.%ld", dir, name, (long)getpid());
+	free(dir);
+	unlink(tmp);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+	    0600);
+	if (fd < 0) {
+		*err = xasprintf("%s: %s", tmp, strerror(errno));
+		goto out;
+	}
+	while (off < len) {
+		n = write(fd, text + off, len - off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			*err = xasprintf("%s: %s", tmp, strerror(errno));
+			close(fd);
+			unlink(tmp);
+			goto out;
+		}
+		off += n;
+	}
+	if (fsync(fd) < 0 || close(fd) < 0) {
+		*err = xasprintf("%s: %s", tmp, strerror(errno));
+		unlink(tmp);
+		goto out;
+	}
+	if (rename(tmp, path) < 0) {
+		*err = xasprintf("%s: %s", path, strerror(errno));
+		unlink(tmp);
+		goto out;
+	}
+	r = 0;
+out:
+	free(path);
+	free(tmp);
+	return r;
+}

@@ -1,0 +1,17 @@
+/* corral's state directory: $XDG_STATE_HOME/corral (0700), and small
+   files in it read without following symlinks and replaced atomically. */
+#ifndef CORRAL_STATE_H
+#define CORRAL_STATE_H
+
+#include <stddef.h>
+
+/* The directory, created 0700 when missing; caller frees. NULL with
+   *err (caller frees) when it cannot be made safe. */
+char *state_dir(char **err);
+/* Read state file name (e.g. "pins.json"): 1 with its text (caller
+   frees), 0 when it does not exist, -1 with *err. */
+int state_read(const char *name, char **text, size_t *len, char **err);
+/* Replace state file name with text, mode 0600, atomically. */
+int state_write(const char *name, const char *text, size_t len, char **err);
+
+#endif

@@ -22,6 +22,7 @@ struct cli {
 	cJSON *list;		/* tools/list response, for build */
 	cJSON *inbox;		/* responses not yet handled */
 	cJSON *response;
+	void (*inspect)(struct broker *, void *);
 	ev_timer next;
 	ev_timer spin;
 	int spun;
@@ -143,6 +144,8 @@ next_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		} else {
 			c->response = m;
 			clear_spin(c);
+			if (c->inspect)
+				c->inspect(c->b, c->arg);
 			broker_shutdown(c->b);
 			return;
 		}
@@ -168,7 +171,8 @@ spin_cb(struct ev_loop *loop, ev_timer *w, int revents)
 
 static cJSON *
 run(struct config *cf, const char *method, cJSON *params, const char *name,
-    cJSON *(*build)(const cJSON *, void *), void *arg, cJSON **list)
+    cJSON *(*build)(const cJSON *, void *), void *arg, cJSON **list,
+    void (*inspect)(struct broker *, void *))
 {
 	struct cli c;
 	cJSON *init, *caps, *info;
@@ -182,6 +186,7 @@ run(struct config *cf, const char *method, cJSON *params, const char *name,
 	c.name = name;
 	c.build = build;
 	c.arg = arg;
+	c.inspect = inspect;
 	c.tty = isatty(STDERR_FILENO);
 	/* By hand, wait for every server rather than the host's deadline. */
 	for (i = 0; i < cf->nservers; i++)
@@ -223,7 +228,14 @@ run(struct config *cf, const char *method, cJSON *params, const char *name,
 cJSON *
 cli_roundtrip(struct config *cf, const char *method, cJSON *params)
 {
-	return run(cf, method, params, NULL, NULL, NULL, NULL);
+	return run(cf, method, params, NULL, NULL, NULL, NULL, NULL);
+}
+
+cJSON *
+cli_inspect(struct config *cf, void (*inspect)(struct broker *, void *),
+    void *arg)
+{
+	return run(cf, "tools/list", NULL, NULL, NULL, arg, NULL, inspect);
 }
 
 cJSON *
@@ -232,6 +244,6 @@ cli_tools_then(struct config *cf, const char *name,
 {
 	cJSON *list = NULL;
 
-	*response = run(cf, "tools/call", NULL, name, build, arg, &list);
+	*response = run(cf, "tools/call", NULL, name, build, arg, &list, NULL);
 	return list;
 }

@@ -10,6 +10,12 @@
 int cmd_serve(int, char **);
 int cmd_tools(int, char **);
 int cmd_call(int, char **);
+int cmd_run(int, char **);
+int cmd_doctor(int, char **);
+int cmd_pins(int, char **);
+int cmd_consent(int, char **);
+
+struct broker;
 
 /* Load the config named by -c, or the default one; prints the error. */
 struct config *cmd_load_config(const char *path);
@@ -23,5 +29,10 @@ cJSON *cli_roundtrip(struct config *, const char *method, cJSON *params);
 cJSON *cli_tools_then(struct config *, const char *name,
     cJSON *(*build)(const cJSON *tool, void *), void *arg,
     cJSON **response);
+
+/* Start the children, list tools, then call inspect with the broker
+   before it shuts down. Returns the tools/list response (caller frees). */
+cJSON *cli_inspect(struct config *, void (*inspect)(struct broker *, void *),
+    void *arg);
 
 #endif

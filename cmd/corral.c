@@ -16,6 +16,13 @@ static const struct {
 	{ "tools", cmd_tools, "tools [-c file] [--json]" },
 	{ "call", cmd_call,
 	    "call [-c file] [--json] name [json | key=value ...]" },
+	{ "run", cmd_run, "run [--net none|full] [--ro path]... [--rw path]... "
+	    "[--env name[=value]]... [--home private|ephemeral] [--name alias] "
+	    "-- command [arg ...]" },
+	{ "doctor", cmd_doctor, "doctor [-c file]" },
+	{ "pins", cmd_pins, "pins list [--json] | diff [-c file] [name] | "
+	    "accept [-c file] name | --all" },
+	{ "consent", cmd_consent, "consent list [--json] | revoke name | --all" },
 	{ NULL, NULL, NULL }
 };
 

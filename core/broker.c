@@ -2926,7 +2926,7 @@ broker_consent_answer(struct broker *b, int child, const char *tool,
 
 void
 broker_consent_resume(struct broker *b, struct hreq *h, const char *msg,
-    size_t len, int answer, const char *via)
+    size_t len, int answer, const char *via, int changed)
 {
 	struct batch *bt = h->batch;
 	struct jspan v;
@@ -2938,7 +2938,14 @@ broker_consent_resume(struct broker *b, struct hreq *h, const char *msg,
 		if (json_check(msg, len, MAX_DEPTH, &v, &why) == 0 &&
 		    member2(msg, v, "params", "name", &name))
 			tool = json_strdup(msg, name, NULL);
-		if (via == NULL)
+		if (via == NULL && changed)
+			text = xasprintf("corral denied %s: its definition (or "
+			    "its server's instructions) changed since it was "
+			    "approved, and there was no way to ask you. See "
+			    "what changed with `corral pins diff`, accept it "
+			    "with `corral pins accept %s`.", tool ? tool :
+			    "the call", tool ? tool : "NAME");
+		else if (via == NULL)
 			text = xasprintf("corral denied %s: there was no way to "
 			    "ask you (the client does not support elicitation, "
 			    "corral has no terminal, and no desktop dialog is "

@@ -270,7 +270,7 @@ void broker_consent_answer(struct broker *, int child, const char *tool,
     const char *via);
 /* Run or refuse one held call after the answer. */
 void broker_consent_resume(struct broker *, struct hreq *, const char *msg,
-    size_t len, int answer, const char *via);
+    size_t len, int answer, const char *via, int changed);
 /* A child reached a resting state (ready, restarting, failed). */
 void broker_child_settled(struct broker *);
 

@@ -692,7 +692,7 @@ prompt_done(struct prompt *p, enum answer a, const char *via)
 	for (i = 0; i < n; i++) {
 		calls[i].h->prompt = NULL;
 		broker_consent_resume(b, calls[i].h, calls[i].msg,
-		    calls[i].len, a, via);
+		    calls[i].len, a, via, p->changed);
 		free(calls[i].msg);
 	}
 	free(calls);

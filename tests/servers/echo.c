@@ -2,7 +2,8 @@
  * echo — the well-behaved general fake server: tools, prompts, resources,
  * completions, logging, progress and cancellation.
  *
- * Flags: --extra-tool NAME (repeatable), --no-prompts, --no-resources,
+ * Flags: --echo-desc TEXT (the echo tool's description),
+ *        --extra-tool NAME (repeatable), --no-prompts, --no-resources,
  * plus fakelib's common flags.
  */
 #include "tests/servers/fakelib.h"
@@ -162,13 +163,15 @@ tool_extra(const cJSON *id, const cJSON *params, const cJSON *args)
 	fake_result(id, fake_text(name ? name : ""));
 }
 
+static const char *echo_desc;
+
 static void
 add_tools(void)
 {
 	cJSON *add;
 	size_t i;
 
-	fake_add_tool("echo", "Echo the text back",
+	fake_add_tool("echo", echo_desc ? echo_desc : "Echo the text back",
 	    "{\"type\":\"object\",\"properties\":{\"text\":{\"type\":"
 	    "\"string\"}},\"required\":[\"text\"]}", tool_echo);
 	add = fake_add_tool("add", "Add two numbers",
@@ -434,6 +437,11 @@ flag(const char *name, const char *arg)
 	if (strcmp(name, "--no-resources") == 0) {
 		no_resources = 1;
 		return 1;
+	}
+	if (strcmp(name, "--echo-desc") == 0 && arg) {
+		/* A changed definition, for the pin tests. */
+		echo_desc = arg;
+		return 2;
 	}
 	if (strcmp(name, "--extra-tool") == 0) {
 		extra_tools = realloc(extra_tools,

@@ -81,30 +81,30 @@ EOF
 
 @test "--version prints the version and exits 0" {
 	[ -n "$VERSION" ]
-	run -0 --separate-stderr "$CORRAL" --version
+	run -0 --separate-stderr corral_q --version
 	assert_output "corral $VERSION"
 	no_stderr
 }
 
 @test "version is a synonym of --version" {
-	run -0 --separate-stderr "$CORRAL" version
+	run -0 --separate-stderr corral_q version
 	assert_output "corral $VERSION"
 }
 
 @test "no arguments: usage on stderr, nothing on stdout, exit 2" {
-	run -2 --separate-stderr "$CORRAL"
+	run -2 --separate-stderr corral_q
 	assert_output ""
 	assert_usage_on_stderr
 }
 
 @test "--help prints the usage on stdout and exits 0" {
-	run -0 --separate-stderr "$CORRAL" --help
+	run -0 --separate-stderr corral_q --help
 	assert_output "$(printf '%s\n' "${USAGE_LINES[@]}")"
 	no_stderr
 }
 
 @test "an unknown command is named, followed by the usage, exit 2" {
-	run -2 --separate-stderr "$CORRAL" frobnicate
+	run -2 --separate-stderr corral_q frobnicate
 	assert_output ""
 	[ "${stderr_lines[0]}" = "corral: unknown command: frobnicate" ]
 	stderr="$(printf '%s\n' "${stderr_lines[@]:1}")"
@@ -113,43 +113,43 @@ EOF
 
 @test "tools: an operand or an unknown option is a usage error, exit 2" {
 	servers echo
-	run -2 --separate-stderr "$CORRAL" tools -c "$CONF" extra
+	run -2 --separate-stderr corral_q tools -c "$CONF" extra
 	assert_output ""
 	[ "$stderr" = "usage: corral tools [-c file] [--json]" ]
-	run -2 --separate-stderr "$CORRAL" tools --bogus -c "$CONF"
+	run -2 --separate-stderr corral_q tools --bogus -c "$CONF"
 	assert_output ""
 	[ "${stderr_lines[-1]}" = "usage: corral tools [-c file] [--json]" ]
 }
 
 @test "call: no tool name or an unknown option is a usage error, exit 2" {
 	servers echo
-	run -2 --separate-stderr "$CORRAL" call -c "$CONF"
+	run -2 --separate-stderr corral_q call -c "$CONF"
 	assert_output ""
 	[ "$stderr" = "usage: corral call [-c file] [--json] name [json | key=value ...]" ]
-	run -2 --separate-stderr "$CORRAL" call --bogus -c "$CONF" echo__echo
+	run -2 --separate-stderr corral_q call --bogus -c "$CONF" echo__echo
 	assert_output ""
 	[ "${stderr_lines[-1]}" = "usage: corral call [-c file] [--json] name [json | key=value ...]" ]
 }
 
 @test "call: options after the tool name are arguments, not options" {
 	servers echo
-	run -2 --separate-stderr "$CORRAL" call -c "$CONF" echo__echo --json
+	run -2 --separate-stderr corral_q call -c "$CONF" echo__echo --json
 	assert_output ""
 	[ "$stderr" = "corral: --json: arguments are key=value or one JSON object" ]
 }
 
 @test "-j and --config=FILE are accepted" {
 	servers echo
-	run -0 --separate-stderr "$CORRAL" call --config="$CONF" -j echo__echo text=hi
+	run -0 --separate-stderr corral_q call --config="$CONF" -j echo__echo text=hi
 	assert_output '{"content":[{"type":"text","text":"hi"}]}'
-	run -0 --separate-stderr "$CORRAL" tools --config="$CONF" -j
+	run -0 --separate-stderr corral_q tools --config="$CONF" -j
 	run -0 jq length <<<"$output"
 	assert_output 13
 }
 
 @test "serve: an operand is a usage error, exit 2" {
 	servers echo
-	run -2 --separate-stderr "$CORRAL" serve -c "$CONF" extra </dev/null
+	run -2 --separate-stderr corral_q serve -c "$CONF" extra </dev/null
 	assert_output ""
 	[ "$stderr" = "usage: corral serve [-c file]" ]
 }
@@ -158,7 +158,7 @@ EOF
 
 @test "tools: both servers' tools in one table, names aligned" {
 	servers echo pages
-	run -0 --separate-stderr "$CORRAL" tools -c "$CONF"
+	run -0 --separate-stderr corral_q tools -c "$CONF"
 	no_stderr
 	# 13 echo tools and 300 pages tools (six pages of 50, all fetched).
 	[ "${#lines[@]}" -eq 313 ]
@@ -179,7 +179,7 @@ EOF
 	write_config <<EOF
 {"mcpServers":{"d":{"command":"$DESC_SRV"}}}
 EOF
-	run -0 --separate-stderr "$CORRAL" tools -c "$CONF"
+	run -0 --separate-stderr corral_q tools -c "$CONF"
 	no_stderr
 	[ "${#lines[@]}" -eq 2 ]
 	assert_line --index 0 "d__two   first line"
@@ -188,7 +188,7 @@ EOF
 
 @test "tools --json: a JSON array of every tool, definitions passed through" {
 	servers echo pages
-	run -0 --separate-stderr "$CORRAL" tools -c "$CONF" --json
+	run -0 --separate-stderr corral_q tools -c "$CONF" --json
 	no_stderr
 	[ "${#lines[@]}" -eq 1 ]
 	run -0 jq -r 'type, length, .[0].name, .[1].outputSchema.required[0],
@@ -198,16 +198,16 @@ EOF
 
 @test "tools: no servers at all says so on stderr, exit 0" {
 	write_config <<<'{"mcpServers":{}}'
-	run -0 --separate-stderr "$CORRAL" tools -c "$CONF"
+	run -0 --separate-stderr corral_q tools -c "$CONF"
 	assert_output ""
 	[ "$stderr" = "corral: no tools" ]
-	run -0 --separate-stderr "$CORRAL" tools -c "$CONF" --json
+	run -0 --separate-stderr corral_q tools -c "$CONF" --json
 	assert_output "[]"
 }
 
 @test "tools: a server dying at initialize does not hide the healthy one, and stderr says why" {
 	servers echo bad=initexit
-	run -0 --separate-stderr "$CORRAL" tools -c "$CONF"
+	run -0 --separate-stderr corral_q tools -c "$CONF"
 	[ "${#lines[@]}" -eq 13 ]
 	assert_line --index 0 "echo__echo          Echo the text back"
 	refute_output --partial "bad__"
@@ -220,20 +220,20 @@ EOF
 	write_config <<EOF
 {"mcpServers":{"echo":{"command":"$SRV/echo"},"gone":{"command":"$BATS_TEST_TMPDIR/no-such-server"}}}
 EOF
-	run -0 --separate-stderr "$CORRAL" tools -c "$CONF"
+	run -0 --separate-stderr corral_q tools -c "$CONF"
 	[ "${#lines[@]}" -eq 13 ]
 	assert_stderr_line "corral: [gone] cannot start: $BATS_TEST_TMPDIR/no-such-server: command not found"
 }
 
 @test "tools: a config error exits 1 with the message and prints nothing" {
 	write_config <<<'{"mcpServers":{},"bogus":true}'
-	run -1 --separate-stderr "$CORRAL" tools -c "$CONF"
+	run -1 --separate-stderr corral_q tools -c "$CONF"
 	assert_output ""
 	[ "$stderr" = "corral: $CONF: (top level): unknown key \"bogus\"" ]
 }
 
 @test "tools: a missing config file exits 1 and names it" {
-	run -1 --separate-stderr "$CORRAL" tools -c "$BATS_TEST_TMPDIR/none.json"
+	run -1 --separate-stderr corral_q tools -c "$BATS_TEST_TMPDIR/none.json"
 	assert_output ""
 	[ "$stderr" = "corral: $BATS_TEST_TMPDIR/none.json: No such file or directory" ]
 }
@@ -242,51 +242,51 @@ EOF
 
 @test "call: the text of the result on stdout, exit 0" {
 	servers echo
-	run -0 --separate-stderr "$CORRAL" call -c "$CONF" echo__echo text=hi
+	run -0 --separate-stderr corral_q call -c "$CONF" echo__echo text=hi
 	assert_output "hi"
 	no_stderr
 }
 
 @test "call: key=value is typed by the input schema (numbers for add)" {
 	config_echo_logged
-	run -0 --separate-stderr "$CORRAL" call -c "$CONF" echo__add a=2 b=3
+	run -0 --separate-stderr corral_q call -c "$CONF" echo__add a=2 b=3
 	assert_output "5"
 	[ "$(last_call_args)" = '{"a":2,"b":3}' ]
 }
 
 @test "call: a string-typed property keeps a numeric-looking value as a string" {
 	config_echo_logged
-	run -0 --separate-stderr "$CORRAL" call -c "$CONF" echo__echo text=123
+	run -0 --separate-stderr corral_q call -c "$CONF" echo__echo text=123
 	assert_output "123"
 	[ "$(last_call_args)" = '{"text":"123"}' ]
-	run -0 --separate-stderr "$CORRAL" call -c "$CONF" echo__echo 'text={"a":1}'
+	run -0 --separate-stderr corral_q call -c "$CONF" echo__echo 'text={"a":1}'
 	assert_output '{"a":1}'
 	[ "$(last_call_args)" = '{"text":"{\"a\":1}"}' ]
 }
 
 @test "call: properties the schema does not type are JSON when they parse, else strings" {
 	config_echo_logged
-	run -0 --separate-stderr "$CORRAL" call -c "$CONF" echo__meta n=1 t=true s=abc o='{"k":[1]}'
+	run -0 --separate-stderr corral_q call -c "$CONF" echo__meta n=1 t=true s=abc o='{"k":[1]}'
 	[ "$(last_call_args)" = '{"n":1,"t":true,"s":"abc","o":{"k":[1]}}' ]
 }
 
 @test "call: a repeated key keeps the last value" {
 	config_echo_logged
-	run -0 --separate-stderr "$CORRAL" call -c "$CONF" echo__add a=1 a=2 b=1
+	run -0 --separate-stderr corral_q call -c "$CONF" echo__add a=1 a=2 b=1
 	assert_output "3"
 	[ "$(last_call_args)" = '{"a":2,"b":1}' ]
 }
 
 @test "call: one JSON object as the arguments" {
 	config_echo_logged
-	run -0 --separate-stderr "$CORRAL" call -c "$CONF" echo__add '{"a":1,"b":2.5}'
+	run -0 --separate-stderr corral_q call -c "$CONF" echo__add '{"a":1,"b":2.5}'
 	assert_output "3.5"
 	[ "$(last_call_args)" = '{"a":1,"b":2.5}' ]
 }
 
 @test "call: a broken JSON object is refused with exit 2, nothing sent" {
 	config_echo_logged
-	run -2 --separate-stderr "$CORRAL" call -c "$CONF" echo__add '{"a":1'
+	run -2 --separate-stderr corral_q call -c "$CONF" echo__add '{"a":1'
 	assert_output ""
 	[ "$stderr" = "corral: arguments: not a JSON object" ]
 	run -1 grep -c '"tools/call"' "$FLOG"
@@ -294,10 +294,10 @@ EOF
 
 @test "call: an argument without '=' (or with an empty key) is a usage error, exit 2" {
 	config_echo_logged
-	run -2 --separate-stderr "$CORRAL" call -c "$CONF" echo__echo hi
+	run -2 --separate-stderr corral_q call -c "$CONF" echo__echo hi
 	assert_output ""
 	[ "$stderr" = "corral: hi: arguments are key=value or one JSON object" ]
-	run -2 --separate-stderr "$CORRAL" call -c "$CONF" echo__echo =hi
+	run -2 --separate-stderr corral_q call -c "$CONF" echo__echo =hi
 	assert_output ""
 	[ "$stderr" = "corral: =hi: arguments are key=value or one JSON object" ]
 	run -1 grep -c '"tools/call"' "$FLOG"
@@ -305,10 +305,10 @@ EOF
 
 @test "call: a non-number for a number-typed property is refused with exit 2" {
 	config_echo_logged
-	run -2 --separate-stderr "$CORRAL" call -c "$CONF" echo__add a=two b=3
+	run -2 --separate-stderr corral_q call -c "$CONF" echo__add a=two b=3
 	assert_output ""
 	[ "$stderr" = "corral: a: expected a number" ]
-	run -2 --separate-stderr "$CORRAL" call -c "$CONF" echo__exit code=x
+	run -2 --separate-stderr corral_q call -c "$CONF" echo__exit code=x
 	assert_output ""
 	[ "$stderr" = "corral: code: expected an integer" ]
 	run -1 grep -c '"tools/call"' "$FLOG"
@@ -316,21 +316,21 @@ EOF
 
 @test "call: a tool error (isError) prints the content, says so on stderr, exit 1" {
 	servers echo
-	run -1 --separate-stderr "$CORRAL" call -c "$CONF" echo__fail
+	run -1 --separate-stderr corral_q call -c "$CONF" echo__fail
 	assert_output "failed as asked"
 	[ "$stderr" = "corral: echo__fail reported an error" ]
 }
 
 @test "call: a JSON-RPC error goes to stderr with its code, nothing on stdout, exit 1" {
 	servers echo
-	run -1 --separate-stderr "$CORRAL" call -c "$CONF" echo__rpcerror
+	run -1 --separate-stderr corral_q call -c "$CONF" echo__rpcerror
 	assert_output ""
 	[ "$stderr" = "corral: echo__rpcerror: rpcerror as asked (-32000)" ]
 }
 
 @test "call: an unknown tool is named, exit 1, nothing on stdout" {
 	config_echo_logged
-	run -1 --separate-stderr "$CORRAL" call -c "$CONF" echo__nope x=1
+	run -1 --separate-stderr corral_q call -c "$CONF" echo__nope x=1
 	assert_output ""
 	[ "$stderr" = "corral: echo__nope: unknown tool: echo__nope (-32602)" ]
 	run -1 grep -c '"tools/call"' "$FLOG"
@@ -338,7 +338,7 @@ EOF
 
 @test "call: a server dying mid-call is an error naming it, with its stderr tail, exit 1" {
 	servers echo
-	run -1 --separate-stderr "$CORRAL" call -c "$CONF" echo__exit code=3
+	run -1 --separate-stderr corral_q call -c "$CONF" echo__exit code=3
 	assert_output ""
 	assert_stderr_line "corral: echo__exit: server echo exited with status 3 (-32000)"
 	assert_stderr_line "corral: [echo] | echo: started"
@@ -346,31 +346,31 @@ EOF
 
 @test "call --json: the result as one line of JSON" {
 	servers echo
-	run -0 --separate-stderr "$CORRAL" call -c "$CONF" --json echo__echo text=hi
+	run -0 --separate-stderr corral_q call -c "$CONF" --json echo__echo text=hi
 	assert_output '{"content":[{"type":"text","text":"hi"}]}'
 	no_stderr
-	run -0 --separate-stderr "$CORRAL" call --json -c "$CONF" echo__add a=2 b=3
+	run -0 --separate-stderr corral_q call --json -c "$CONF" echo__add a=2 b=3
 	run -0 jq -c .structuredContent <<<"$output"
 	assert_output '{"sum":5}'
 }
 
 @test "call --json: an isError result is printed and exits 1" {
 	servers echo
-	run -1 --separate-stderr "$CORRAL" call -c "$CONF" --json echo__fail
+	run -1 --separate-stderr corral_q call -c "$CONF" --json echo__fail
 	assert_output '{"content":[{"type":"text","text":"failed as asked"}],"isError":true}'
 	[ "$stderr" = "corral: echo__fail reported an error" ]
 }
 
 @test "call --json: a JSON-RPC error prints the error response, exit 1" {
 	servers echo
-	run -1 --separate-stderr "$CORRAL" call -c "$CONF" --json echo__rpcerror
+	run -1 --separate-stderr corral_q call -c "$CONF" --json echo__rpcerror
 	run -0 jq -r '.error.code, .error.message, has("result")' <<<"$output"
 	assert_output "$(printf '%s\n' -32000 "rpcerror as asked" false)"
 }
 
 @test "call: links, images and embedded resources are shown for a person" {
 	servers echo
-	run -0 --separate-stderr "$CORRAL" call -c "$CONF" echo__links
+	run -0 --separate-stderr corral_q call -c "$CONF" echo__links
 	assert_output "$(printf '%s\n' \
 	    "[resource link: echo://hidden/1]" \
 	    "[image: image/png, 8 bytes of base64]" \
@@ -383,14 +383,14 @@ EOF
 	write_config <<EOF
 {"mcpServers":{"echo":{"command":"$SRV/echo","bogus":1}}}
 EOF
-	run -1 --separate-stderr "$CORRAL" call -c "$CONF" echo__echo text=hi
+	run -1 --separate-stderr corral_q call -c "$CONF" echo__echo text=hi
 	assert_output ""
 	[ "$stderr" = "corral: $CONF: mcpServers.echo: unknown key \"bogus\"" ]
 }
 
 @test "call: the tool of a healthy server works while another fails to start" {
 	servers bad=initexit echo
-	run -0 --separate-stderr "$CORRAL" call -c "$CONF" echo__echo text=still
+	run -0 --separate-stderr corral_q call -c "$CONF" echo__echo text=still
 	assert_output "still"
 	assert_stderr_line "corral: [bad] exited with status 3"
 }

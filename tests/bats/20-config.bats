@@ -28,7 +28,7 @@ stop_serve() {
 # stdout, and stderr exactly "corral: $CONF: $2".
 refused() {
 	write_config < <(printf '%s' "$1")
-	run -1 --separate-stderr "$CORRAL" tools -c "$CONF"
+	run -1 --separate-stderr corral_q tools -c "$CONF"
 	assert_output ""
 	[ "$stderr" = "corral: $CONF: $2" ] || {
 		printf 'config: %s\nwanted: %s\ngot:    %s\n' "$1" \
@@ -51,7 +51,7 @@ assert_stderr_line() {
 
 # The exposed tool names of `corral tools --json`, one per line.
 tool_names() {
-	run -0 --separate-stderr "$CORRAL" tools -c "${1:-$CONF}" --json
+	run -0 --separate-stderr corral_q tools -c "${1:-$CONF}" --json
 	jq -r '.[].name' <<<"$output"
 }
 
@@ -68,7 +68,7 @@ tool_names() {
 
 @test "\$schema at the top level is accepted and ignored" {
 	write_config <<<'{"$schema":"https://example.com/s.json","mcpServers":{}}'
-	run -0 --separate-stderr "$CORRAL" tools -c "$CONF"
+	run -0 --separate-stderr corral_q tools -c "$CONF"
 	[ "$stderr" = "corral: no tools" ]
 }
 
@@ -143,7 +143,7 @@ tool_names() {
 	refused '{"mcpServers":{"a":'"$(echo_entry '"timeouts":{"call":10,"call_max":5}')"'}}' \
 	    'mcpServers.a.timeouts: call_max (5) is less than call (10)'
 	write_config <<<'{"mcpServers":{"a":'"$(echo_entry '"timeouts":{"call":4000}')"'}}'
-	run -0 "$CORRAL" call -c "$CONF" a__echo text=ok
+	run -0 corral_q call -c "$CONF" a__echo text=ok
 	assert_output ok
 }
 
@@ -198,7 +198,7 @@ tool_names() {
 	refused '{"mcpServers":{"a":'"$(echo_entry '"type":"ws"')"'}}' \
 	    'mcpServers.a.type: must be "stdio", "http" or "sse"'
 	write_config <<<'{"mcpServers":{"a":'"$(echo_entry '"type":"stdio"')"'}}'
-	run -0 "$CORRAL" call -c "$CONF" a__echo text=ok
+	run -0 corral_q call -c "$CONF" a__echo text=ok
 	assert_output ok
 }
 
@@ -253,7 +253,7 @@ NS='is not supported by this version of corral (refusing to run without it)'
 
 @test "serve warns that children run unsandboxed" {
 	write_config <<<'{"mcpServers":{"a":'"$(echo_entry '"sandbox":{"network":"none"}')"'}}'
-	run -0 --separate-stderr "$CORRAL" serve -c "$CONF" </dev/null
+	run -0 --separate-stderr corral_q serve -c "$CONF" </dev/null
 	assert_output ""
 	assert_stderr_line "corral: warning: children are not sandboxed: this build runs them with your full rights"
 }
@@ -274,7 +274,7 @@ NS='is not supported by this version of corral (refusing to run without it)'
 
 @test "serve refuses a bad config too, exit 1, before reading anything" {
 	write_config <<<'{"mcpServers":{},"bogus":1}'
-	run -1 --separate-stderr "$CORRAL" serve -c "$CONF" </dev/null
+	run -1 --separate-stderr corral_q serve -c "$CONF" </dev/null
 	assert_output ""
 	[ "$stderr" = "corral: $CONF: (top level): unknown key \"bogus\"" ]
 }
@@ -284,7 +284,7 @@ NS='is not supported by this version of corral (refusing to run without it)'
 {"mcpServers":{"good":$(echo_entry '"env":{"FAKE_PIDFILE":"'"$BATS_TEST_TMPDIR/good.pid"'"}'),
  "bad":$(echo_entry '"bogus":1')}}
 EOF
-	run -1 --separate-stderr "$CORRAL" serve -c "$CONF" </dev/null
+	run -1 --separate-stderr corral_q serve -c "$CONF" </dev/null
 	[ "$stderr" = "corral: $CONF: mcpServers.bad: unknown key \"bogus\"" ]
 	[ ! -e "$BATS_TEST_TMPDIR/good.pid" ]
 }
@@ -294,17 +294,17 @@ EOF
 @test "a group-writable config is refused with a chmod hint" {
 	servers echo
 	chmod 664 "$CONF"
-	run -1 --separate-stderr "$CORRAL" tools -c "$CONF"
+	run -1 --separate-stderr corral_q tools -c "$CONF"
 	assert_output ""
 	[ "$stderr" = "corral: $CONF: refusing a config that is writable by group or others (chmod go-w $CONF)" ]
-	run -1 --separate-stderr "$CORRAL" serve -c "$CONF" </dev/null
+	run -1 --separate-stderr corral_q serve -c "$CONF" </dev/null
 	[ "$stderr" = "corral: $CONF: refusing a config that is writable by group or others (chmod go-w $CONF)" ]
 }
 
 @test "a world-writable config is refused with a chmod hint" {
 	servers echo
 	chmod 602 "$CONF"
-	run -1 --separate-stderr "$CORRAL" call -c "$CONF" echo__echo text=hi
+	run -1 --separate-stderr corral_q call -c "$CONF" echo__echo text=hi
 	assert_output ""
 	[ "$stderr" = "corral: $CONF: refusing a config that is writable by group or others (chmod go-w $CONF)" ]
 }
@@ -312,18 +312,18 @@ EOF
 @test "a read-only-for-others config (0644) is accepted" {
 	servers echo
 	chmod 644 "$CONF"
-	run -0 "$CORRAL" call -c "$CONF" echo__echo text=hi
+	run -0 corral_q call -c "$CONF" echo__echo text=hi
 	assert_output hi
 }
 
 @test "a missing config file is named, exit 1" {
-	run -1 --separate-stderr "$CORRAL" tools -c "$BATS_TEST_TMPDIR/nope.json"
+	run -1 --separate-stderr corral_q tools -c "$BATS_TEST_TMPDIR/nope.json"
 	assert_output ""
 	[ "$stderr" = "corral: $BATS_TEST_TMPDIR/nope.json: No such file or directory" ]
 }
 
 @test "a directory as config is refused" {
-	run -1 --separate-stderr "$CORRAL" tools -c "$BATS_TEST_TMPDIR"
+	run -1 --separate-stderr corral_q tools -c "$BATS_TEST_TMPDIR"
 	[ "$stderr" = "corral: $BATS_TEST_TMPDIR: not a regular file" ]
 }
 
@@ -332,13 +332,13 @@ EOF
 	mkdir -p "$x/corral"
 	printf '{"mcpServers":{"xdg":%s}}\n' "$(echo_entry)" >"$x/corral/config.json"
 	chmod 600 "$x/corral/config.json"
-	XDG_CONFIG_HOME="$x" run -0 "$CORRAL" call xdg__echo text=found
+	XDG_CONFIG_HOME="$x" run -0 corral_q call xdg__echo text=found
 	assert_output found
 }
 
 @test "without -c and no default file, the default path is named" {
 	local x="$BATS_TEST_TMPDIR/xdg"
-	XDG_CONFIG_HOME="$x" run -1 --separate-stderr "$CORRAL" tools
+	XDG_CONFIG_HOME="$x" run -1 --separate-stderr corral_q tools
 	assert_output ""
 	[ "$stderr" = "corral: $x/corral/config.json: No such file or directory" ]
 }
@@ -350,7 +350,7 @@ EOF
 	chmod 600 "$h/.config/corral/config.json"
 	run -0 env -u XDG_CONFIG_HOME HOME="$h" "$CORRAL" call home__echo text=found
 	assert_output found
-	HOME="$h" XDG_CONFIG_HOME=relative/dir run -0 "$CORRAL" call home__echo text=again
+	HOME="$h" XDG_CONFIG_HOME=relative/dir run -0 corral_q call home__echo text=again
 	assert_output again
 }
 
@@ -360,7 +360,7 @@ EOF
 	write_config <<EOF
 {"servers":{"vs":$(echo_entry '"type":"stdio"')},"mcpServers":{"mc":$(echo_entry)}}
 EOF
-	run -0 --separate-stderr "$CORRAL" tools -c "$CONF" --json
+	run -0 --separate-stderr corral_q tools -c "$CONF" --json
 	run -0 jq -r '.[0].name, .[13].name, length' <<<"$output"
 	assert_output "$(printf '%s\n' mc__echo vs__echo 26)"
 }
@@ -390,9 +390,9 @@ EOF
 	assert_line --index 13 echo
 	refute_output --partial first
 	refute_output --partial second
-	run -0 "$CORRAL" call -c "$CONF" e1__echo text=one
+	run -0 corral_q call -c "$CONF" e1__echo text=one
 	assert_output one
-	run -0 "$CORRAL" call -c "$CONF" echo text=two
+	run -0 corral_q call -c "$CONF" echo text=two
 	assert_output two
 }
 
@@ -403,7 +403,7 @@ EOF
 	run -0 tool_names
 	assert_line --index 0 e-echo
 	refute_output --partial "e__"
-	run -0 "$CORRAL" call -c "$CONF" e-add a=1 b=2
+	run -0 corral_q call -c "$CONF" e-add a=1 b=2
 	assert_output 3
 }
 
@@ -437,7 +437,7 @@ EOF
 	write_config <<EOF
 {"mcpServers":{"e":$(echo_entry '"tools":{"allow":[]}')}}
 EOF
-	run -0 --separate-stderr "$CORRAL" tools -c "$CONF"
+	run -0 --separate-stderr corral_q tools -c "$CONF"
 	assert_output ""
 	[ "$stderr" = "corral: no tools" ]
 }
@@ -462,7 +462,7 @@ EOF
 	stop_serve
 	[ "$STATUS" -eq 0 ]
 	run -1 grep -c '"tools/call"' "$log"
-	run -1 --separate-stderr "$CORRAL" call -c "$CONF" e__fail
+	run -1 --separate-stderr corral_q call -c "$CONF" e__fail
 	[ "$stderr" = "corral: e__fail: unknown tool: e__fail (-32602)" ]
 }
 
@@ -475,12 +475,12 @@ EOF
 EOF
 	run -0 tool_names
 	assert_line e__x_from_env
-	run -0 "$CORRAL" call -c "$CONF" e__env name=TOKEN
+	run -0 corral_q call -c "$CONF" e__env name=TOKEN
 	assert_output "<s3cret>"
-	run -0 "$CORRAL" call -c "$CONF" e__env name=EMPTY
+	run -0 corral_q call -c "$CONF" e__env name=EMPTY
 	assert_output "[]"
 	# Only ${env:NAME} is substituted.
-	run -0 "$CORRAL" call -c "$CONF" e__env name=LITERAL
+	run -0 corral_q call -c "$CONF" e__env name=LITERAL
 	assert_output '${HOME}'
 }
 
@@ -530,11 +530,11 @@ EOF
 	printf '{"mcpServers":{"e":{"command":"bin/echo"}}}\n' >"$d/c.json"
 	chmod 600 "$d/c.json"
 	cd /
-	run -0 "$CORRAL" call -c "$d/c.json" e__echo text=resolved
+	run -0 corral_q call -c "$d/c.json" e__echo text=resolved
 	assert_output resolved
 	# And through a relative -c path from elsewhere.
 	cd "$BATS_TEST_TMPDIR"
-	run -0 "$CORRAL" call -c conf/c.json e__echo text=again
+	run -0 corral_q call -c conf/c.json e__echo text=again
 	assert_output again
 }
 
@@ -545,12 +545,12 @@ EOF
 	write_config <<EOF
 {"mcpServers":{"e":{"command":"fake-echo","env":{"PATH":"$b:/usr/bin:/bin"}}}}
 EOF
-	run -0 "$CORRAL" call -c "$CONF" e__echo text=via-env
+	run -0 corral_q call -c "$CONF" e__echo text=via-env
 	assert_output via-env
 	write_config <<<'{"mcpServers":{"e":{"command":"fake-echo"}}}'
-	PATH="$b:$PATH" run -0 "$CORRAL" call -c "$CONF" e__echo text=via-corral
+	PATH="$b:$PATH" run -0 corral_q call -c "$CONF" e__echo text=via-corral
 	assert_output via-corral
-	run -1 --separate-stderr "$CORRAL" call -c "$CONF" e__echo text=x
+	run -1 --separate-stderr corral_q call -c "$CONF" e__echo text=x
 	assert_stderr_line "corral: [e] cannot start: fake-echo: command not found"
 }
 
@@ -560,16 +560,16 @@ EOF
 {"mcpServers":{"abs":$(echo_entry '"cwd":"'"$BATS_TEST_TMPDIR/work"'"'),"rel":$(echo_entry '"cwd":"rel","args":["--no-resources"]')}}
 EOF
 	cd /
-	run -0 "$CORRAL" call -c "$CONF" abs__cwd
+	run -0 corral_q call -c "$CONF" abs__cwd
 	assert_output "$(cd "$BATS_TEST_TMPDIR/work" && pwd -P)"
-	run -0 "$CORRAL" call -c "$CONF" rel__cwd
+	run -0 corral_q call -c "$CONF" rel__cwd
 	assert_output "$(cd "$BATS_TEST_TMPDIR/rel" && pwd -P)"
 }
 
 @test "without cwd a server runs in corral's working directory" {
 	servers echo
 	cd "$BATS_TEST_TMPDIR"
-	run -0 "$CORRAL" call -c "$CONF" echo__cwd
+	run -0 corral_q call -c "$CONF" echo__cwd
 	assert_output "$(pwd -P)"
 }
 
@@ -578,7 +578,7 @@ EOF
 	write_config <<EOF
 {"mcpServers":{"e":$(echo_entry '"cwd":"'"$gone"'"'),"ok":$(echo_entry)}}
 EOF
-	run -0 --separate-stderr "$CORRAL" tools -c "$CONF"
+	run -0 --separate-stderr corral_q tools -c "$CONF"
 	[ "${#lines[@]}" -eq 13 ]
 	refute_output --partial "e__"
 	grep -F "corral: [e] cannot start: " <<<"$stderr" | grep -F "No such file or directory" |

@@ -8,6 +8,9 @@ ROOT="$(cd "$BATS_TEST_DIRNAME/../.." && pwd)"
 BUILD="$ROOT/${CORRAL_BUILD:-build}"
 CORRAL="$BUILD/corral"
 SRV="$BUILD/tests/servers"
+# Each test has its own state (pins, consent, private homes): never the
+# user's.
+export XDG_STATE_HOME="${BATS_TEST_TMPDIR:-${BATS_RUN_TMPDIR:-/tmp}}/state"
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
 
@@ -169,4 +172,16 @@ no_stderr() {
 		echo "unexpected stderr: $rest" >&2
 		return 1
 	fi
+}
+
+# Run corral by hand (tools, call, ...) with its announcements of
+# unsandboxed children left out of stderr; everything else passes through.
+corral_q() {
+	local errf rc
+	errf="$(mktemp "${BATS_TEST_TMPDIR:-/tmp}/stderr.XXXXXX")"
+	"$CORRAL" "$@" 2>"$errf"
+	rc=$?
+	grep -v 'WARNING: NOT SANDBOXED' "$errf" >&2
+	rm -f "$errf"
+	return "$rc"
 }

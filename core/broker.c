@@ -36,9 +36,12 @@ struct rctx {
 };
 
 struct gather {
-	struct hreq *h;
+	struct hreq *h;		/* NULL once the host cancelled it */
+	struct batch *bt;
 	int waiting;
 	cJSON *acc;
+	ev_timer timer;		/* children late to answer are left out */
+	struct broker *b;
 };
 
 void child_setup(struct child *, struct broker *, int, struct server_conf *);
@@ -1522,15 +1525,56 @@ note_task(struct broker *b, int owner, const cJSON *task)
 		    1));
 }
 
+static void gather_cb(struct broker *, struct preq *, int, const char *,
+    size_t, const struct jspan *, const struct jspan *);
+
+/* Answer a fan-out with what arrived; a cancelled one answers nothing.
+   Late answers from children find no gather: their preqs point here only
+   while waiting > 0. */
 static void
 gather_finish(struct broker *b, struct gather *g)
 {
-	cJSON *res = cJSON_CreateObject();
+	cJSON *res;
 
-	cJSON_AddItemToObject(res, "tasks", g->acc);
-	respond(b, g->h->batch, g->h->id, g->h->idlen, res);
-	hreq_free(b, g->h);
+	ev_timer_stop(b->loop, &g->timer);
+	if (g->h) {
+		res = cJSON_CreateObject();
+		cJSON_AddItemToObject(res, "tasks", g->acc);
+		g->acc = NULL;
+		respond(b, g->h->batch, g->h->id, g->h->idlen, res);
+		g->h->gather = NULL;
+		hreq_free(b, g->h);
+	}
+	cJSON_Delete(g->acc);
 	free(g);
+}
+
+static void
+gather_timeout_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct gather *g = w->data;
+	struct broker *b = g->b;
+	struct map_ent *e;
+	size_t it;
+	int i;
+
+	(void)loop;
+	(void)revents;
+	/* Detach the preqs still out, then answer with what came. */
+	for (i = 0; i < b->nchildren; i++) {
+		struct child *c = &b->children[i];
+
+		for (e = map_first(&c->pending, &it); e;
+		    e = map_next(&c->pending, &it, e)) {
+			struct preq *pq = e->val;
+
+			if (pq->done == gather_cb && pq->arg == g) {
+				pq->done = ignore_cb;
+				pq->arg = NULL;
+			}
+		}
+	}
+	gather_finish(b, g);
 }
 
 static void
@@ -1560,15 +1604,20 @@ h_tasks_list(struct broker *b, struct rctx *r)
 {
 	struct gather *g = xcalloc(1, sizeof(*g));
 	struct preq *pq;
+	double wait = 1;
 	int i;
 
 	if (!no_cursor(b, r)) {
 		free(g);
 		return;
 	}
+	g->b = b;
 	g->h = hreq_new(b, r);
+	g->h->gather = g;
 	g->acc = cJSON_CreateArray();
 	g->waiting = 1;
+	ev_timer_init(&g->timer, gather_timeout_cb, 1, 0);
+	g->timer.data = g;
 	for (i = 0; i < b->nchildren; i++) {
 		struct child *c = &b->children[i];
 
@@ -1577,13 +1626,20 @@ h_tasks_list(struct broker *b, struct rctx *r)
 		pq = xcalloc(1, sizeof(*pq));
 		pq->done = gather_cb;
 		pq->arg = g;
-		if (child_request(c, "tasks/list", NULL, pq) < 0)
+		if (child_request(c, "tasks/list", NULL, pq) < 0) {
 			free(pq);
-		else
+		} else {
 			g->waiting++;
+			if (c->conf->t_call > wait)
+				wait = c->conf->t_call;
+		}
 	}
-	if (--g->waiting == 0)
+	if (--g->waiting == 0) {
 		gather_finish(b, g);
+	} else {
+		ev_timer_set(&g->timer, wait, 0);
+		ev_timer_start(b->loop, &g->timer);
+	}
 }
 
 struct method {
@@ -1630,8 +1686,15 @@ host_cancel(struct broker *b, struct rctx *r)
 	h = map_get(&b->hreqs, r->p + rid.off, rid.len);
 	if (h == NULL || h == b->init_req)
 		return;	/* unknown, finished, or initialize: ignored */
-	if (h->gather)
+	if (h->gather) {
+		/* The fan-out finishes quietly; no answer goes out. */
+		h->gather->h = NULL;
+		h->gather = NULL;
+		if (h->batch)
+			batch_answer(b, h->batch, NULL, 0);
+		hreq_free(b, h);
 		return;
+	}
 	if (h->prompt) {
 		/* Withdraw it from its question; no response goes out. */
 		consent_withdraw(b, h);

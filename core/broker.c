@@ -848,6 +848,26 @@ list_page_cb(struct broker *b, struct preq *pq, int idx, const char *msg,
 	}
 	page = cJSON_ParseWithLength(msg + result->off, result->len);
 	items = cJSON_GetObjectItemCaseSensitive(page, list_key[kind]);
+	if (cJSON_IsArray(items)) {
+		/* Keep each item's own bytes: the host gets them as the
+		   child wrote them (cJSON would round big numbers). */
+		struct jspan arr, el;
+		size_t pos = 0;
+
+		it = items->child;
+		if (json_member(msg, *result, list_key[kind], &arr) == 1) {
+			while (it && json_iter(msg, arr, &pos, NULL, &el)) {
+				if (cJSON_IsObject(it)) {
+					char *raw = span_dup(msg, el);
+
+					cJSON_AddItemToObject(it, CATALOG_RAW,
+					    cJSON_CreateString(raw));
+					free(raw);
+				}
+				it = it->next;
+			}
+		}
+	}
 	if (!cJSON_IsArray(items)) {
 		logmsg("[%s] %s result has no \"%s\" array; treating it as "
 		    "empty", c->conf->alias, list_method[kind], list_key[kind]);
@@ -1989,11 +2009,13 @@ host_rd_cb(struct ev_loop *loop, ev_io *w, int revents)
 	struct broker *b = w->data;
 	char *dst;
 	ssize_t n;
+	size_t room;
 	int rounds = 0;
 
 	(void)revents;
 	while (rounds++ < 16) {
-		if ((dst = buf_reserve(&b->host_in, 65536)) == NULL) {
+		if ((dst = buf_reserve_upto(&b->host_in, 65536, &room)) ==
+		    NULL) {
 			/* Longer than max_message: keep the head for its id
 			   and drop bytes up to the next newline. */
 			size_t used = buf_used(&b->host_in);
@@ -2003,14 +2025,16 @@ host_rd_cb(struct ev_loop *loop, ev_io *w, int revents)
 				b->host_skip_headlen = used <
 				    sizeof(b->host_skip_head) ? used :
 				    sizeof(b->host_skip_head);
-				memcpy(b->host_skip_head, buf_head(&b->host_in),
-				    b->host_skip_headlen);
+				if (b->host_skip_headlen)
+					memcpy(b->host_skip_head,
+					    buf_head(&b->host_in),
+					    b->host_skip_headlen);
 			}
 			buf_reset(&b->host_in);
 			b->host_scan = 0;
 			continue;
 		}
-		n = read(b->in_fd, dst, 65536);
+		n = read(b->in_fd, dst, room);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && errno == EAGAIN)

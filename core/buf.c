@@ -86,6 +86,17 @@ buf_reserve(struct buf *b, size_t n)
 	return b->data + b->len;
 }
 
+char *
+buf_reserve_upto(struct buf *b, size_t want, size_t *got)
+{
+	size_t used = b->len - b->off;
+
+	if (b->max && used + want > b->max)
+		want = b->max > used ? b->max - used : 0;
+	*got = want;
+	return want ? buf_reserve(b, want) : NULL;
+}
+
 void
 buf_commit(struct buf *b, size_t n)
 {

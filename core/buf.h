@@ -35,6 +35,9 @@ void buf_reset(struct buf *);
    or NULL when the maximum forbids it. Commit with buf_commit. */
 char *buf_reserve(struct buf *, size_t n);
 void buf_commit(struct buf *, size_t n);
+/* Reserve up to want bytes, fewer when the maximum is near; returns the
+   space and its size in *got, or NULL when the buffer is full. */
+char *buf_reserve_upto(struct buf *, size_t want, size_t *got);
 /* Detach the contents as a NUL-terminated string; caller owns it. */
 char *buf_steal(struct buf *, size_t *lenp);
 

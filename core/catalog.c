@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "core/catalog.h"
+#include "core/json.h"
 #include "core/util.h"
 
 #define SEEN_MAX 1024
@@ -139,19 +140,62 @@ catalog_free(struct catalog *c)
 
 /* Rebuild the merged table of one kind from every child's list, in config
    order, and report whether the text the host sees changed. */
+/* Append one item to the merged list text: its own bytes with the name
+   replaced, or, without them, cJSON's rendering. */
+static void
+emit_item(struct buf *o, const cJSON *it, const char *exposed)
+{
+	const cJSON *raw = cJSON_GetObjectItemCaseSensitive(it, CATALOG_RAW);
+	struct jspan v, name;
+	struct jedit ed;
+	cJSON *copy, *s;
+	char *txt;
+
+	if (buf_used(o) > 1)
+		buf_add(o, ",", 1);
+	if (cJSON_IsString(raw) && json_check(raw->valuestring,
+	    strlen(raw->valuestring), 256, &v, NULL) == 0) {
+		if (exposed && json_member(raw->valuestring, v, "name",
+		    &name) == 1) {
+			s = cJSON_CreateString(exposed);
+			txt = cJSON_PrintUnformatted(s);
+			cJSON_Delete(s);
+			ed = (struct jedit){ name.off - v.off, name.len, txt,
+			    strlen(txt) };
+			json_splice(o, raw->valuestring + v.off, v.len, &ed, 1);
+			cJSON_free(txt);
+		} else {
+			buf_add(o, raw->valuestring + v.off, v.len);
+		}
+		return;
+	}
+	copy = cJSON_Duplicate(it, 1);
+	cJSON_DeleteItemFromObjectCaseSensitive(copy, CATALOG_RAW);
+	if (exposed)
+		cJSON_ReplaceItemInObjectCaseSensitive(copy, "name",
+		    cJSON_CreateString(exposed));
+	txt = cJSON_PrintUnformatted(copy);
+	buf_adds(o, txt);
+	cJSON_free(txt);
+	cJSON_Delete(copy);
+}
+
 static int
 rebuild(struct catalog *c, int k)
 {
-	cJSON *arr = cJSON_CreateArray(), *it, *copy;
+	cJSON *it;
 	char name[CATALOG_NAME_MAX + 1], *txt;
 	struct cat_entry *e;
 	struct map seen;	/* name -> position + 1, while building */
+	struct buf o;
 	int i, n = 0, cap = 0, changed;
 	intptr_t prev;
 	const cJSON *key;
 
 	clear_merged(c, k);
 	map_init(&seen);
+	buf_init(&o, 0);
+	buf_add(&o, "[", 1);
 	for (i = 0; i < c->nowners; i++) {
 		if (c->owners[i].items[k] == NULL)
 			continue;
@@ -201,26 +245,21 @@ rebuild(struct catalog *c, int k)
 			e->exposed = name[0] ? xstrdup(name) : NULL;
 			map_puts(&seen, name[0] ? name : key->valuestring,
 			    (void *)(intptr_t)n);
-			copy = cJSON_Duplicate(it, 1);
-			if (e->exposed)
-				cJSON_ReplaceItemInObjectCaseSensitive(copy,
-				    "name", cJSON_CreateString(name));
-			cJSON_AddItemToArray(arr, copy);
+			emit_item(&o, it, e->exposed);
 		}
 	}
 	map_free(&seen);
+	buf_add(&o, "]", 1);
 	c->nents[k] = n;
 	for (i = 0; i < n; i++) {
 		e = &c->ents[k][i];
 		map_puts(&c->index[k], e->exposed ? e->exposed : e->orig, e);
 	}
-	txt = cJSON_PrintUnformatted(arr);
-	cJSON_Delete(arr);
+	txt = buf_steal(&o, NULL);
 	changed = strcmp(txt, c->merged[k]) != 0;
 	free(c->merged[k]);
-	c->merged[k] = xstrdup(txt);
+	c->merged[k] = txt;
 	c->mergedlen[k] = strlen(txt);
-	cJSON_free(txt);
 	return changed;
 }
 

@@ -11,6 +11,10 @@ enum cat_kind { CAT_TOOLS, CAT_PROMPTS, CAT_RESOURCES, CAT_TEMPLATES,
 	CAT_NKINDS };
 
 #define CATALOG_NAME_MAX 64
+/* Member a child's list item may carry: its JSON text as the child wrote
+   it. The merged list is built from that text, byte for byte but for the
+   name, so nothing is re-encoded (big integers stay exact). */
+#define CATALOG_RAW "\x1fraw"
 
 struct cat_entry {
 	int owner;		/* index of the child, in config order */

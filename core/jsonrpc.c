@@ -88,11 +88,6 @@ jsonrpc_classify(const char *p, struct jspan v, struct jmsg *m)
 			m->why = "a request has no result or error";
 			return;
 		}
-		if (m->params.len && json_type(p, m->params) != JT_OBJECT &&
-		    json_type(p, m->params) != JT_ARRAY) {
-			m->why = "params must be an object";
-			return;
-		}
 		m->kind = m->id.len ? MSG_REQUEST : MSG_NOTIFICATION;
 		return;
 	}

@@ -243,6 +243,7 @@ out_cb(struct ev_loop *loop, ev_io *w, int revents)
 	struct child *c = w->data;
 	char *dst;
 	ssize_t n;
+	size_t room;
 	int gen = c->gen, rounds = 0;
 
 	(void)loop;
@@ -250,13 +251,14 @@ out_cb(struct ev_loop *loop, ev_io *w, int revents)
 	/* Read a bounded amount per turn so one child cannot starve the
 	   others. */
 	while (rounds++ < 16 && c->gen == gen && c->stdout_open) {
-		if ((dst = buf_reserve(&c->outb, READ_CHUNK)) == NULL) {
-			/* Allow a line of exactly max_message bytes plus its
-			   newline before declaring it oversized. */
+		if ((dst = buf_reserve_upto(&c->outb, READ_CHUNK, &room)) ==
+		    NULL) {
+			/* A line of max_message bytes and its newline fit;
+			   anything longer is oversized. */
 			out_overflow(c);
 			continue;
 		}
-		n = read(c->proc.out, dst, READ_CHUNK);
+		n = read(c->proc.out, dst, room);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && errno == EAGAIN)
@@ -486,6 +488,7 @@ child_exit_cb(struct ev_loop *loop, ev_child *w, int revents)
 	struct child *c = w->data;
 	char *dst;
 	ssize_t n;
+	size_t room;
 
 	(void)revents;
 	ev_child_stop(loop, w);
@@ -494,11 +497,12 @@ child_exit_cb(struct ev_loop *loop, ev_child *w, int revents)
 	/* Take what it wrote before it died; the pipes may be held open by
 	   its own children, so do not wait for EOF. */
 	while (c->stdout_open) {
-		if ((dst = buf_reserve(&c->outb, READ_CHUNK)) == NULL) {
+		if ((dst = buf_reserve_upto(&c->outb, READ_CHUNK, &room)) ==
+		    NULL) {
 			out_overflow(c);
 			continue;
 		}
-		n = read(c->proc.out, dst, READ_CHUNK);
+		n = read(c->proc.out, dst, room);
 		if (n <= 0) {
 			if (n < 0 && errno == EINTR)
 				continue;

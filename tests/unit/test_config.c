@@ -180,18 +180,28 @@ static const struct err_case err_cases[] = {
 	{ SRV("\"headers\":{}"),
 	    "mcpServers.a.headers: \"headers\" is not supported by this version "
 	    "of corral (refusing to run without it)" },
-	{ SRV("\"policy\":{}"),
-	    "mcpServers.a.policy: \"policy\" is not supported by this version of "
-	    "corral (refusing to run without it)" },
+	{ SRV("\"policy\":{\"default\":\"maybe\"}"),
+	    "mcpServers.a.policy.default: must be \"allow\", \"ask\" or \"deny\"" },
+	{ SRV("\"policy\":{\"allow\":[{\"args\":{}}]}"),
+	    "mcpServers.a.policy.allow[0]: missing \"tool\"" },
+	{ SRV("\"policy\":{\"deny\":[{\"tool\":\"x\",\"args\":{\"path\":1}}]}"),
+	    "mcpServers.a.policy.deny[0].args.path: keys are JSON pointers such "
+	    "as \"/path\"" },
+	{ SRV("\"limits\":{\"rate\":\"ten a minute\"}"),
+	    "mcpServers.a.limits.rate: \"ten a minute\": expected N/sec, N/min, "
+	    "N/hour or N/day" },
 	{ "{\"corral\":{\"audit\":{\"path\":\"/var/log/x\"}}}",
 	    "corral.audit: \"audit\" is not supported by this version of corral "
 	    "(refusing to run without it)" },
-	{ "{\"corral\":{\"policy\":{}}}",
-	    "corral.policy: \"policy\" is not supported by this version of "
-	    "corral (refusing to run without it)" },
+	{ "{\"corral\":{\"policy\":{\"ask\":\"x\"}}}",
+	    "corral.policy.ask: expected an array of rules, got a string" },
 	{ "{\"corral\":{\"consent\":true}}",
-	    "corral.consent: \"consent\" is not supported by this version of "
-	    "corral (refusing to run without it)" },
+	    "corral.consent: expected an object, got a boolean" },
+	{ "{\"corral\":{\"consent\":{\"channels\":[\"pigeon\"]}}}",
+	    "corral.consent.channels[0]: \"pigeon\": channels are elicitation, "
+	    "tty, dialog and command" },
+	{ "{\"corral\":{\"consent\":{\"channels\":[\"command\"]}}}",
+	    "corral.consent.channels: \"command\" needs corral.consent.command" },
 	{ "{\"corral\":{\"otel\":{}}}",
 	    "corral.otel: \"otel\" is not supported by this version of corral "
 	    "(refusing to run without it)" },

@@ -13,8 +13,9 @@
 
 #define PINS_USAGE \
 	"usage: corral pins list [--json]\n" \
-	"       corral pins diff [-c file] [alias[__tool]]\n" \
-	"       corral pins accept [-c file] alias[__tool] | --all\n"
+	"       corral pins diff [-c file] [name]\n" \
+	"       corral pins accept [-c file] name\n" \
+	"       corral pins accept [-c file] --all\n"
 
 struct pinwork {
 	const char *target;	/* alias or exposed tool name; NULL: all */
@@ -73,8 +74,7 @@ wanted(const struct pinwork *w, struct broker *b, struct child *c,
 	if (tool == NULL)
 		return 0;
 	catalog_name(c->conf->prefix, b->cf->sep, tool, name);
-	return strcmp(w->target, name) == 0 ||
-	    strcmp(w->target, tool) == 0;
+	return strcmp(w->target, name) == 0;
 }
 
 static void
@@ -257,6 +257,19 @@ cmd_pins(int argc, char **argv)
 		return 2;
 	}
 	w.target = optind < argc ? argv[optind] : NULL;
+	if (w.accept && w.target) {
+		struct pinstore ps;
+
+		/* An unreadable store is rebuilt whole, never from one part. */
+		pins_load(&ps);
+		if (ps.corrupt) {
+			logmsg("pins: %s; rebuild it with corral pins accept "
+			    "--all", ps.why ? ps.why : "unreadable");
+			pins_free(&ps);
+			return 1;
+		}
+		pins_free(&ps);
+	}
 	if ((cf = cmd_load_config(path)) == NULL)
 		return 1;
 	resp = cli_inspect(cf, inspect, &w);

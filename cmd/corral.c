@@ -20,9 +20,11 @@ static const struct {
 	    "[--env name[=value]]... [--home private|ephemeral] [--name alias] "
 	    "-- command [arg ...]" },
 	{ "doctor", cmd_doctor, "doctor [-c file]" },
-	{ "pins", cmd_pins, "pins list [--json] | diff [-c file] [name] | "
-	    "accept [-c file] name | --all" },
-	{ "consent", cmd_consent, "consent list [--json] | revoke name | --all" },
+	{ "pins", cmd_pins, "pins list [--json]" },
+	{ "pins", cmd_pins, "pins diff [-c file] [name]" },
+	{ "pins", cmd_pins, "pins accept [-c file] name | --all" },
+	{ "consent", cmd_consent, "consent list [--json]" },
+	{ "consent", cmd_consent, "consent revoke name | --all" },
 	{ NULL, NULL, NULL }
 };
 

@@ -1227,8 +1227,8 @@ gate_call(struct broker *b, struct rctx *r, const struct cat_entry *e)
 	    c->conf->trust_annotations, e->orig, args, ann, &why);
 	if (d == DEC_DENY) {
 		text = xasprintf("corral denied %s: the policy (%s) says deny. "
-		    "To allow it, change the policy of server \"%s\" in %s.",
-		    e->exposed, why, c->conf->alias, config_name(b));
+		    "To allow it, change that policy in %s.", e->exposed, why,
+		    config_name(b));
 		refuse_call(b, r->bt, r->p + r->m.id.off, r->m.id.len, text);
 		free(text);
 		return 1;
@@ -1236,6 +1236,11 @@ gate_call(struct broker *b, struct rctx *r, const struct cat_entry *e)
 	if (d == DEC_ALLOW && !changed)
 		return 0;
 	key = xasprintf("%d\x1f%s\x1f%s", c->idx, e->orig, hash);
+	if (!changed && !map_gets(&b->session_ok, key)) {
+		/* The file is the truth: revocations apply at once. */
+		cJSON_Delete(b->consent);
+		consent_store_load(&b->consent);
+	}
 	known = !changed && (map_gets(&b->session_ok, key) ||
 	    consent_store_has(b->consent, c->conf->alias, e->orig, hash));
 	free(key);
@@ -2964,44 +2969,41 @@ broker_consent_answer(struct broker *b, int child, const char *tool,
 	char *key, *err = NULL;
 
 	(void)via;
+	(void)exposed;
 	if (answer != ANS_SESSION && answer != ANS_ALWAYS)
 		return;
-	/* Approving a changed definition for longer than once accepts it. */
+	/* Approving a changed definition for longer than once accepts it.
+	   An unreadable store is not rebuilt from one answer: the approval
+	   holds for this run, and `corral pins accept --all` rebuilds it. */
 	if (changed) {
 		pi = map_gets(&c->pins, tool);
-		if (b->pins.corrupt) {
-			char *dir = state_dir(&err), *from, *to;
-
-			if (dir) {
-				from = xasprintf("%s/pins.json", dir);
-				to = xasprintf("%s/pins.json.corrupt", dir);
-				if (rename(from, to) == 0)
-					logmsg("pins: kept the unreadable store "
-					    "as %s", to);
-				free(from);
-				free(to);
-				free(dir);
-			}
-			free(err);
-			err = NULL;
-			b->pins.corrupt = 0;
-		}
 		if (pi && strcmp(pi->hash, hash) == 0) {
-			pins_accept(&b->pins, c->conf->alias, tool, pi->def,
-			    pi->hash);
+			if (!b->pins.corrupt)
+				pins_accept(&b->pins, c->conf->alias, tool,
+				    pi->def, pi->hash);
 			pi->changed = 0;
 		}
 		if (c->server_changed && c->server_def) {
-			pins_accept(&b->pins, c->conf->alias, NULL,
-			    c->server_def, c->server_hash);
+			if (!b->pins.corrupt)
+				pins_accept(&b->pins, c->conf->alias, NULL,
+				    c->server_def, c->server_hash);
 			c->server_changed = 0;
 		}
-		pins_flush(b);
+		if (b->pins.corrupt)
+			logmsg("pins: the store is unreadable, so this approval "
+			    "is not saved; run corral pins accept --all to "
+			    "rebuild it");
+		else
+			pins_flush(b);
 	}
 	key = xasprintf("%d\x1f%s\x1f%s", child, tool, hash);
 	map_puts(&b->session_ok, key, (void *)1);
 	free(key);
 	if (answer == ANS_ALWAYS) {
+		/* Read it again first: `corral consent revoke` may have changed
+		   it while we run. */
+		cJSON_Delete(b->consent);
+		consent_store_load(&b->consent);
 		consent_store_add(b->consent, c->conf->alias, tool, exposed,
 		    hash);
 		if (consent_store_save(b->consent, &err) < 0) {
@@ -3029,16 +3031,18 @@ broker_consent_resume(struct broker *b, struct hreq *h, const char *msg,
 			text = xasprintf("corral denied %s: its definition (or "
 			    "its server's instructions) changed since it was "
 			    "approved, and there was no way to ask you. See "
-			    "what changed with `corral pins diff`, accept it "
-			    "with `corral pins accept %s`.", tool ? tool :
+			    "what changed with `corral pins diff`; accept it "
+			    "with `corral pins accept %s` (or the server's "
+			    "name, for its instructions).", tool ? tool :
 			    "the call", tool ? tool : "NAME");
 		else if (via == NULL)
 			text = xasprintf("corral denied %s: there was no way to "
-			    "ask you (the client does not support elicitation, "
-			    "corral has no terminal, and no desktop dialog is "
-			    "available). To allow it, add an allow rule to the "
-			    "policy in %s.", tool ? tool : "the call",
-			    config_name(b));
+			    "ask you (none of the consent channels in "
+			    "corral.consent.channels was available: the client "
+			    "did not declare elicitation, corral has no "
+			    "terminal, no desktop dialog, no consent command). "
+			    "To allow it, add an allow rule to the policy in "
+			    "%s.", tool ? tool : "the call", config_name(b));
 		else if (strcmp(via, "timeout") == 0)
 			text = xasprintf("corral denied %s: nobody answered "
 			    "within %g s. Call it again to be asked again.",

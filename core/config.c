@@ -593,7 +593,10 @@ parse_one_limits(struct ctx *c, const char *path, const cJSON *j,
 		if ((l->rate = policy_rate(v->valuestring)) < 0)
 			return errat(c, p, "\"%s\": expected N/sec, N/min, "
 			    "N/hour or N/day", v->valuestring);
+		/* N calls may come at once; at least one always can. */
 		l->burst = strtod(v->valuestring, NULL);
+		if (l->burst < 1)
+			l->burst = 1;
 		l->rate_text = xstrdup(v->valuestring);
 	}
 	if ((v = cJSON_GetObjectItemCaseSensitive(j, "max_concurrent"))) {
@@ -686,9 +689,18 @@ parse_consent(struct ctx *c, const cJSON *j, struct config *cf)
 		if (n == 0)
 			return errat(c, "corral.consent.command", "must name "
 			    "a program");
-		if (cf->consent_cmd[0][0] != '/')
+		/* A program path, never a PATH lookup; relative paths are
+		   relative to the config file, like server commands. */
+		if (strchr(cf->consent_cmd[0], '/') == NULL)
 			return errat(c, "corral.consent.command[0]", "must be "
-			    "an absolute path");
+			    "a path to a program (absolute, or relative to the "
+			    "config file)");
+		if (cf->consent_cmd[0][0] != '/') {
+			char *abs = resolve(c->dir, cf->consent_cmd[0]);
+
+			free(cf->consent_cmd[0]);
+			cf->consent_cmd[0] = abs;
+		}
 	}
 	for (n = 0; n < cf->nchannels; n++)
 		if (cf->channels[n] == CONSENT_COMMAND && !cf->consent_cmd)

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "core/broker.h"
+#include "core/canon.h"
 #include "core/consent.h"
 #include "core/state.h"
 #include "core/util.h"
@@ -49,8 +50,23 @@ consent_store_load(cJSON **store)
 		*store = cJSON_ParseWithLength(text, len);
 		if (!cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(*store,
 		    "always"))) {
+			char *dir = state_dir(&err), *from, *to;
+
 			logmsg(CONSENT_FILE " is corrupt; no remembered "
-			    "decisions apply");
+			    "decisions apply (kept as " CONSENT_FILE
+			    ".corrupt)");
+			if (dir) {
+				from = xasprintf("%s/" CONSENT_FILE, dir);
+				to = xasprintf("%s/" CONSENT_FILE ".corrupt",
+				    dir);
+				if (rename(from, to) < 0) {
+					/* logged above; nothing else to do */
+				}
+				free(from);
+				free(to);
+				free(dir);
+			}
+			free(err);
 			cJSON_Delete(*store);
 			*store = NULL;
 		}
@@ -450,6 +466,16 @@ proc_exit_cb(struct ev_loop *loop, ev_child *w, int revents)
 		buf_commit(&p->dout, n);
 	}
 	out = buf_steal(&p->dout, NULL);
+	if (WIFEXITED(st) && WEXITSTATUS(st) == 127) {
+		/* It could not run at all: not an answer. */
+		free(out);
+		proc_close(p);
+		logmsg("consent: the %s program could not run; trying the "
+		    "next channel", via);
+		p->chan++;
+		next_channel(p);
+		return;
+	}
 	if (strcmp(via, "command") == 0) {
 		if (WIFEXITED(st)) {
 			switch (WEXITSTATUS(st)) {
@@ -704,8 +730,14 @@ consent_ask(struct broker *b, struct hreq *h, const char *msg, size_t len,
     int child, const char *tool, const char *exposed, const char *hash,
     int changed, const cJSON *args, const cJSON *def)
 {
-	char *key = xasprintf("%d\x1f%s\x1f%s", child, tool, hash);
-	struct prompt *p = map_gets(&b->prompts, key);
+	char ah[65], *key;
+	struct prompt *p;
+
+	/* Calls share a question only when they ask the same: the human
+	   sees the arguments of what runs. */
+	canon_hash(args, ah);
+	key = xasprintf("%d\x1f%s\x1f%s\x1f%s", child, tool, hash, ah);
+	p = map_gets(&b->prompts, key);
 
 	if (p == NULL) {
 		p = xcalloc(1, sizeof(*p));

@@ -52,21 +52,68 @@ pins_load(struct pinstore *ps)
 	}
 }
 
+static void
+put_entry(cJSON *root, const char *alias, const char *name, const cJSON *e)
+{
+	cJSON *servers = cJSON_GetObjectItemCaseSensitive(root, "servers");
+	cJSON *s = cJSON_GetObjectItemCaseSensitive(servers, alias), *tools;
+
+	if (s == NULL) {
+		s = cJSON_AddObjectToObject(servers, alias);
+		cJSON_AddObjectToObject(s, "tools");
+	}
+	if (name == NULL) {
+		cJSON_DeleteItemFromObjectCaseSensitive(s, "server");
+		cJSON_AddItemToObject(s, "server", cJSON_Duplicate(e, 1));
+		return;
+	}
+	tools = cJSON_GetObjectItemCaseSensitive(s, "tools");
+	if (!cJSON_IsObject(tools))
+		tools = cJSON_AddObjectToObject(s, "tools");
+	cJSON_DeleteItemFromObjectCaseSensitive(tools, name);
+	cJSON_AddItemToObject(tools, name, cJSON_Duplicate(e, 1));
+}
+
 int
 pins_save(struct pinstore *ps, int force, char **err)
 {
+	struct pinstore disk;
+	const cJSON *p;
 	char *s;
 	int r;
 
 	*err = NULL;
 	if (!ps->dirty || (ps->corrupt && !force))
 		return 0;
+	if (!force) {
+		/* Apply our changes to the store as it is on disk now. */
+		pins_load(&disk);
+		if (disk.corrupt) {
+			pins_free(&disk);
+			*err = xstrdup("the pin store became unreadable; not "
+			    "overwriting it");
+			return -1;
+		}
+		cJSON_ArrayForEach(p, ps->pending) {
+			const cJSON *n = cJSON_GetArrayItem(p, 1);
+
+			put_entry(disk.root, cJSON_GetArrayItem(p, 0)->valuestring,
+			    cJSON_IsString(n) ? n->valuestring : NULL,
+			    cJSON_GetArrayItem(p, 2));
+		}
+		cJSON_Delete(ps->root);
+		ps->root = disk.root;
+		disk.root = NULL;
+		pins_free(&disk);
+	}
 	s = cJSON_Print(ps->root);
 	r = state_write(PINS_FILE, s, strlen(s), err);
 	cJSON_free(s);
 	if (r == 0) {
 		ps->dirty = 0;
 		ps->corrupt = 0;
+		cJSON_Delete(ps->pending);
+		ps->pending = NULL;
 	}
 	return r;
 }
@@ -75,6 +122,7 @@ void
 pins_free(struct pinstore *ps)
 {
 	cJSON_Delete(ps->root);
+	cJSON_Delete(ps->pending);
 	free(ps->why);
 	memset(ps, 0, sizeof(*ps));
 }
@@ -160,6 +208,17 @@ pins_accept(struct pinstore *ps, const char *alias, const char *name,
 			tools = cJSON_AddObjectToObject(s, "tools");
 		cJSON_DeleteItemFromObjectCaseSensitive(tools, name);
 		cJSON_AddItemToObject(tools, name, e);
+	}
+	if (ps->pending == NULL)
+		ps->pending = cJSON_CreateArray();
+	{
+		cJSON *rec = cJSON_CreateArray();
+
+		cJSON_AddItemToArray(rec, cJSON_CreateString(alias));
+		cJSON_AddItemToArray(rec, name ? cJSON_CreateString(name) :
+		    cJSON_CreateNull());
+		cJSON_AddItemToArray(rec, cJSON_Duplicate(e, 1));
+		cJSON_AddItemToArray(ps->pending, rec);
 	}
 	ps->dirty = 1;
 }

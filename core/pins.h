@@ -12,12 +12,15 @@ struct pinstore {
 	int corrupt;		/* unreadable: everything counts as changed */
 	char *why;		/* what was wrong with it */
 	int dirty;
+	cJSON *pending;		/* [alias, name or null, entry] not yet saved */
 };
 
 /* Load pins.json from the state directory. A missing file is empty; an
    unreadable or corrupt one sets corrupt (and a message in why). */
 void pins_load(struct pinstore *);
-/* Write it back when changed; never over a corrupt file unless force. */
+/* Write it back when changed, applying this run's changes to what is on
+   disk now (another corral may have written since); never over a corrupt
+   file unless force, which writes this store as it is. */
 int pins_save(struct pinstore *, int force, char **err);
 void pins_free(struct pinstore *);
 /* The pinned part of a tool definition; caller deletes. */

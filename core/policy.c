@@ -283,7 +283,7 @@ policy_rate(const char *s)
 	char *end;
 	double n = strtod(s, &end);
 
-	if (end == s || !(n > 0) || *end != '/')
+	if (end == s || !(n > 0) || n > 1e9 || *end != '/')
 		return -1;
 	end++;
 	if (strcmp(end, "s") == 0 || strcmp(end, "sec") == 0 ||

@@ -8,7 +8,7 @@ CORRAL="$ROOT/$B/corral"
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
 # A private copy of the config: corral refuses configs others may write.
-sed "s#\.\./build#$ROOT/$B#g" "$ROOT/examples/demo.json" >"$tmp/demo.json"
+sed -e "s#\.\./build#$ROOT/$B#g" -e "s#\./demo-consent.sh#$ROOT/examples/demo-consent.sh#" "$ROOT/examples/demo.json" >"$tmp/demo.json"
 chmod 600 "$tmp/demo.json"
 
 if [ -t 1 ]; then say() { printf "\n\033[1m$ %s\033[0m\n" "$*"; }; else say() { printf "\n$ %s\n" "$*"; }; fi
@@ -23,11 +23,14 @@ say "corral tools -c examples/demo.json"
 say "corral call -c examples/demo.json text__wordcount text='one corral, many servers'"
 "$CORRAL" call -c "$tmp/demo.json" text__wordcount text='one corral, many servers'
 
-say "corral call -c examples/demo.json text__rot13 text=corral"
+say "corral call -c examples/demo.json text__rot13 text=corral   # policy: ask"
 "$CORRAL" call -c "$tmp/demo.json" text__rot13 text=corral
 
 say "corral call -c examples/demo.json clock__countdown seconds=2"
 "$CORRAL" call -c "$tmp/demo.json" clock__countdown seconds=2
+
+say "corral call -c examples/demo.json snoop__snoop home=\$HOME   # an untrusted server, sandboxed"
+"$CORRAL" call -c "$tmp/demo.json" snoop__snoop home="$HOME"
 
 say "a host speaking MCP to corral serve (what a desktop client does):"
 {

@@ -38,7 +38,7 @@ cmd_serve(int argc, char **argv)
 	struct config *cf;
 	struct broker *b;
 	struct ev_loop *loop;
-	int ch, r, i, enabled = 0;
+	int ch, r;
 
 	while ((ch = getopt_long(argc, argv, "+c:", opts, NULL)) != -1) {
 		switch (ch) {
@@ -56,11 +56,6 @@ cmd_serve(int argc, char **argv)
 	}
 	if ((cf = cmd_load_config(path)) == NULL)
 		return 1;
-	for (i = 0; i < cf->nservers; i++)
-		enabled += !cf->servers[i].disabled;
-	if (strcmp(sandbox_backend(), "none") == 0 && enabled > 0)
-		logmsg("warning: children are not sandboxed: this build runs "
-		    "them with your full rights");
 	loop = ev_default_loop(EVFLAG_AUTO);
 	b = broker_new(loop, cf, NULL, NULL);
 	broker_start(b);

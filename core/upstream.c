@@ -613,6 +613,15 @@ child_spawn(struct child *c)
 	env = child_env(c->conf);
 	free(c->fail_reason);
 	c->fail_reason = NULL;
+	if (c->gen == 0) {
+		/* Say once how this child departs from the strict profile. */
+		char *dep = sandbox_departures(&c->conf->sandbox), *l, *save;
+
+		for (l = dep ? strtok_r(dep, "\n", &save) : NULL; l;
+		    l = strtok_r(NULL, "\n", &save))
+			logmsg("[%s] sandbox: %s", c->conf->alias, l);
+		free(dep);
+	}
 	if ((path = sandbox_resolve(c->conf->command, env)) == NULL) {
 		c->fail_reason = xasprintf("%s: %s", c->conf->command,
 		    errno == ENOENT ? "command not found" : strerror(errno));

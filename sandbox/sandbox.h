@@ -16,23 +16,56 @@ struct sandbox_spec {
 };
 
 struct sandbox_proc {
-	pid_t pid;		/* signal this to reach the whole child */
+	pid_t pid;		/* the child corral reaps */
 	int in;			/* child's stdin (we write) */
 	int out;		/* child's stdout (we read) */
 	int err;		/* child's stderr (we read) */
+	int group;		/* set by sandbox_spawn: pid leads a process
+				   group (no pid namespace) */
 };
 
 /* Start a child with pipes on its stdin, stdout and stderr, close-on-exec
-   and non-blocking on our side. Returns 0, or -1 with *err ("step:
-   reason", caller frees) when any set-up step failed. */
+   and non-blocking on our side. With the strict profile the child is the
+   sandbox's pid 1, which runs the server. Returns 0, or -1 with *err
+   ("sandbox: ALIAS: step: reason[; hint]" for a sandbox step; caller
+   frees). Profile "none" is announced on stderr at every start. */
 int sandbox_spawn(const struct sandbox_spec *, struct sandbox_proc *,
     char **err);
-/* Send sig to the child and everything it started. */
+/* Send sig to the child and everything it started: to the sandbox's
+   pid 1 (which forwards TERM, INT and HUP to the server; KILL ends the
+   whole pid namespace), or to the process group. */
 int sandbox_kill(const struct sandbox_proc *, int sig);
-/* Name of the backend this build uses; "none" runs commands as they are. */
+/* Name of the backend this build uses: "namespaces". */
 const char *sandbox_backend(void);
 /* Find cmd on PATH (path from envp, else ours); caller owns the result.
    NULL with errno set when not found or not executable. */
 char *sandbox_resolve(const char *cmd, char *const *envp);
+/* Each departure of conf from the strict profile, one per line, for the
+   log at child start; NULL when there is none (or for profile "none",
+   which sandbox_spawn announces itself). Caller frees. */
+char *sandbox_departures(const struct sandbox_conf *);
+
+/* One finding of `corral doctor`. */
+struct sandbox_check {
+	const char *name;	/* static */
+	int level;		/* 0 ok, 1 note, 2 problem */
+	char *detail;		/* caller frees */
+};
+
+/* Try what the sandbox needs on this machine: user namespaces and their
+   sysctls, AppArmor's restriction, the id maps and mounts (a trial
+   sandbox), seccomp, Landlock, cgroup v2 delegation. Fills up to max
+   checks and returns how many; *ns_ok and *landlock_ok say whether the
+   strict profile and the degraded tier can run. */
+int sandbox_checks(struct sandbox_check *, int max, int *ns_ok,
+    int *landlock_ok);
+/* Whether the server described by spec can start here, given the
+   machine's checks: 0, or -1 with *why naming the cause and the fix
+   (caller frees). Creates its private HOME as a start would. */
+int sandbox_check_server(const struct sandbox_spec *, int ns_ok,
+    int landlock_ok, char **why);
+/* The AppArmor profile that lets this corral binary create user
+   namespaces (Ubuntu 23.10+), with its path filled in; caller frees. */
+char *sandbox_apparmor_profile(void);
 
 #endif

@@ -1,0 +1,219 @@
+/* corral run: one command as the only server, in its sandbox, served on
+   stdio exactly as `corral serve` serves a config. What a desktop client
+   names in its own config instead of the bare server:
+       corral run --rw ~/project -- npx -y some-mcp-server */
+#include <errno.h>
+#include <ev.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cmd/cmd.h"
+#include "core/broker.h"
+#include "core/util.h"
+
+static int
+usage(void)
+{
+	fprintf(stderr, "usage: corral run [--net none|full] [--ro path]... "
+	    "[--rw path]... [--env name[=value]]... [--home private|ephemeral] "
+	    "[--name alias] -- command [arg ...]\n");
+	return 2;
+}
+
+/* Append s to a NULL-terminated array with count n. */
+static void
+push(char ***v, int *n, char *s)
+{
+	*v = xrealloc(*v, (*n + 2) * sizeof(char *));
+	(*v)[(*n)++] = s;
+	(*v)[*n] = NULL;
+}
+
+/* Is path dir itself or below it? */
+static int
+under(const char *path, const char *dir)
+{
+	size_t n = strlen(dir);
+
+	if (strcmp(dir, "/") == 0)
+		return 1;
+	return strncmp(path, dir, n) == 0 &&
+	    (path[n] == '\0' || path[n] == '/');
+}
+
+/* A grant from the command line: made absolute and resolved now, and
+   refused where it would undo the sandbox. NULL after a message. */
+static char *
+grant(const char *opt, const char *path)
+{
+	const char *h = getenv("HOME");
+	char *rp = realpath(path, NULL), *rh;
+
+	if (rp == NULL) {
+		logmsg("%s %s: %s", opt, path, strerror(errno));
+		return NULL;
+	}
+	rh = h && h[0] == '/' ? realpath(h, NULL) : NULL;
+	if (strcmp(rp, "/") == 0 || (rh && under(rh, rp))) {
+		logmsg("%s %s: granting %s would undo the sandbox; grant the "
+		    "folders the server needs", opt, path,
+		    strcmp(rp, "/") == 0 ? "/" : "your home directory");
+		free(rp);
+		free(rh);
+		return NULL;
+	}
+	free(rh);
+	return rp;
+}
+
+/* The default alias: the command's base name, as a name corral accepts. */
+static char *
+alias_for(const char *cmd)
+{
+	const char *b = strrchr(cmd, '/');
+	char *a, *s;
+
+	a = xstrndup(b ? b + 1 : cmd, 64);
+	for (s = a; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+		    (*s >= '0' && *s <= '9') || *s == '-' || *s == '_' ||
+		    *s == '.'))
+			*s = '-';
+	if (a[0] == '\0' || a[0] == '.') {
+		free(a);
+		a = xstrdup("server");
+	}
+	return a;
+}
+
+static int
+valid_alias(const char *a)
+{
+	const unsigned char *s;
+
+	if (a[0] == '\0' || strlen(a) > 64 || strchr(a, '/'))
+		return 0;
+	for (s = (const unsigned char *)a; *s; s++)
+		if (*s < 0x20 || *s == 0x7f)
+			return 0;
+	return 1;
+}
+
+int
+cmd_run(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "net", required_argument, NULL, 'n' },
+		{ "ro", required_argument, NULL, 'r' },
+		{ "rw", required_argument, NULL, 'w' },
+		{ "env", required_argument, NULL, 'e' },
+		{ "home", required_argument, NULL, 'h' },
+		{ "name", required_argument, NULL, 'a' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct sandbox_conf sb;
+	struct server_conf *s;
+	struct config *cf;
+	struct broker *b;
+	struct ev_loop *loop;
+	char **env = NULL, *alias = NULL, *g;
+	int ch, nenv = 0, r = 2, i;
+
+	memset(&sb, 0, sizeof(sb));
+	while ((ch = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'n':
+			if (strcmp(optarg, "none") == 0)
+				sb.net_full = 0;
+			else if (strcmp(optarg, "full") == 0)
+				sb.net_full = 1;
+			else
+				goto usage;
+			break;
+		case 'r':
+		case 'w':
+			if ((g = grant(ch == 'r' ? "--ro" : "--rw", optarg)) ==
+			    NULL)
+				goto out;
+			if (ch == 'r')
+				push(&sb.ro, &sb.nro, g);
+			else
+				push(&sb.rw, &sb.nrw, g);
+			break;
+		case 'e': {
+			size_t l = strcspn(optarg, "=");
+			const char *v;
+
+			if (l == 0)
+				goto usage;
+			if (optarg[l] == '=') {
+				push(&env, &nenv, xstrdup(optarg));
+				break;
+			}
+			if ((v = getenv(optarg)) == NULL) {
+				logmsg("--env %s: not set in corral's "
+				    "environment", optarg);
+				goto out;
+			}
+			push(&env, &nenv, xasprintf("%s=%s", optarg, v));
+			break;
+		}
+		case 'h':
+			if (strcmp(optarg, "private") == 0)
+				sb.home_ephemeral = 0;
+			else if (strcmp(optarg, "ephemeral") == 0)
+				sb.home_ephemeral = 1;
+			else
+				goto usage;
+			break;
+		case 'a':
+			if (!valid_alias(optarg)) {
+				logmsg("--name %s: names are 1 to 64 characters "
+				    "without '/' or control characters", optarg);
+				goto out;
+			}
+			free(alias);
+			alias = xstrdup(optarg);
+			break;
+		default:
+			goto usage;
+		}
+	}
+	if (optind >= argc || argv[optind][0] == '\0')
+		goto usage;
+	if (alias == NULL)
+		alias = alias_for(argv[optind]);
+	cf = config_single(alias, argv + optind);
+	s = &cf->servers[0];
+	s->sandbox = sb;
+	memset(&sb, 0, sizeof(sb));
+	s->env = env;
+	s->nenv = nenv;
+	env = NULL;
+	nenv = 0;
+	loop = ev_default_loop(EVFLAG_AUTO);
+	b = broker_new(loop, cf, NULL, NULL);
+	broker_start(b);
+	r = broker_run(b);
+	broker_free(b);
+	config_free(cf);
+	goto out;
+usage:
+	r = usage();
+out:
+	for (i = 0; i < sb.nro; i++)
+		free(sb.ro[i]);
+	for (i = 0; i < sb.nrw; i++)
+		free(sb.rw[i]);
+	free(sb.ro);
+	free(sb.rw);
+	for (i = 0; i < nenv; i++)
+		free(env[i]);
+	free(env);
+	free(alias);
+	return r;
+}

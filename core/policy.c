@@ -281,8 +281,12 @@ double
 policy_rate(const char *s)
 {
 	char *end;
-	double n = strtod(s, &end);
+	double n;
 
+	/* Plain decimal numbers only: no hex, no inf. */
+	if (strspn(s, "0123456789.") != strcspn(s, "/") || *s == '/')
+		return -1;
+	n = strtod(s, &end);
 	if (end == s || !(n > 0) || n > 1e9 || *end != '/')
 		return -1;
 	end++;

@@ -609,6 +609,7 @@ child_spawn(struct child *c)
 	struct broker *b = c->b;
 	struct sandbox_spec sp;
 	char **env, *path, *err = NULL;
+	int i;
 
 	env = child_env(c->conf);
 	free(c->fail_reason);
@@ -655,6 +656,12 @@ child_spawn(struct child *c)
 	c->running = 1;
 	c->stdout_open = c->stderr_open = 1;
 	c->spawned_at = mono_now();
+	/* The tail explains this run's exit, not an earlier one's. */
+	for (i = 0; i < TAIL_LINES; i++) {
+		free(c->tail[i]);
+		c->tail[i] = NULL;
+	}
+	c->tail_next = 0;
 	c->next_id = 0;
 	ev_io_init(&c->rd, out_cb, c->proc.out, EV_READ);
 	ev_io_init(&c->wr, in_cb, c->proc.in, EV_WRITE);

@@ -18,6 +18,13 @@ USAGE_LINES=(
 	"       corral serve [-c file]"
 	"       corral tools [-c file] [--json]"
 	"       corral call [-c file] [--json] name [json | key=value ...]"
+	"       corral run [--net none|full] [--ro path]... [--rw path]... [--env name[=value]]... [--home private|ephemeral] [--name alias] -- command [arg ...]"
+	"       corral doctor [-c file]"
+	"       corral pins list [--json]"
+	"       corral pins diff [-c file] [name]"
+	"       corral pins accept [-c file] name | --all"
+	"       corral consent list [--json]"
+	"       corral consent revoke name | --all"
 	"       corral --version"
 )
 
@@ -214,6 +221,8 @@ EOF
 	# Why: its exit status and the tail of its stderr.
 	assert_stderr_line "corral: [bad] exited with status 3"
 	assert_stderr_line "corral: [bad] | initexit: dying during init"
+	# The tail is shown once, when the child exits.
+	[ "$(grep -cxF "corral: [bad] | initexit: dying during init" <<<"$stderr")" -eq 1 ]
 }
 
 @test "tools: a server whose command does not exist is reported, the other still listed" {
@@ -342,6 +351,8 @@ EOF
 	assert_output ""
 	assert_stderr_line "corral: echo__exit: server echo exited with status 3 (-32000)"
 	assert_stderr_line "corral: [echo] | echo: started"
+	# The tail is shown once (when the child exits), not again with the error.
+	[ "$(grep -cxF "corral: [echo] | echo: started" <<<"$stderr")" -eq 1 ]
 }
 
 @test "call --json: the result as one line of JSON" {

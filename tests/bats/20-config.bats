@@ -205,9 +205,33 @@ tool_names() {
 # Keys of parts this version does not have: refused whatever the value.
 NS='is not supported by this version of corral (refusing to run without it)'
 
-@test "refused: a server's policy" {
-	refused '{"mcpServers":{"a":'"$(echo_entry '"policy":{}')"'}}' \
-	    "mcpServers.a.policy: \"policy\" $NS"
+@test "a server's policy, limits and trust_annotations are checked" {
+	refused '{"mcpServers":{"a":'"$(echo_entry '"policy":{"default":"sometimes"}')"'}}' \
+	    'mcpServers.a.policy.default: must be "allow", "ask" or "deny"'
+	refused '{"mcpServers":{"a":'"$(echo_entry '"policy":{"bogus":1}')"'}}' \
+	    'mcpServers.a.policy: unknown key "bogus"'
+	refused '{"mcpServers":{"a":'"$(echo_entry '"policy":[]')"'}}' \
+	    'mcpServers.a.policy: expected an object, got an array'
+	refused '{"mcpServers":{"a":'"$(echo_entry '"policy":{"allow":"echo"}')"'}}' \
+	    'mcpServers.a.policy.allow: expected an array of rules, got a string'
+	refused '{"mcpServers":{"a":'"$(echo_entry '"policy":{"deny":[{"args":{}}]}')"'}}' \
+	    'mcpServers.a.policy.deny[0]: missing "tool"'
+	refused '{"mcpServers":{"a":'"$(echo_entry '"policy":{"ask":[{"tool":"x","args":{"p":1}}]}')"'}}' \
+	    'mcpServers.a.policy.ask[0].args.p: keys are JSON pointers such as "/path"'
+	refused '{"mcpServers":{"a":'"$(echo_entry '"limits":{"rate":"fast"}')"'}}' \
+	    'mcpServers.a.limits.rate: "fast": expected N/sec, N/min, N/hour or N/day'
+	refused '{"mcpServers":{"a":'"$(echo_entry '"limits":{"max_concurrent":0}')"'}}' \
+	    'mcpServers.a.limits.max_concurrent: must be an integer from 1 to 100000'
+	refused '{"mcpServers":{"a":'"$(echo_entry '"limits":{"bogus":1}')"'}}' \
+	    'mcpServers.a.limits: unknown key "bogus"'
+	refused '{"mcpServers":{"a":'"$(echo_entry '"limits":{"tools":{"x*":{"tools":{}}}}')"'}}' \
+	    'mcpServers.a.limits.tools.x*: unknown key "tools"'
+	refused '{"mcpServers":{"a":'"$(echo_entry '"trust_annotations":"yes"')"'}}' \
+	    'mcpServers.a.trust_annotations: expected a boolean, got a string'
+	# Valid ones are accepted.
+	write_config <<<'{"mcpServers":{"a":'"$(echo_entry '"policy":{"default":"allow","deny":["fail"]},"trust_annotations":true,"limits":{"rate":"30/min","max_concurrent":2,"tools":{"e*":{"rate":"10/sec"}}}')"'}}'
+	run -0 corral_q call -c "$CONF" a__echo text=ok
+	assert_output ok
 }
 
 @test "refused: a server's url" {
@@ -227,15 +251,43 @@ NS='is not supported by this version of corral (refusing to run without it)'
 	    "mcpServers.gh.type: \"sse\" $NS"
 }
 
-@test "refused: corral.audit, corral.policy, corral.consent, corral.otel" {
+@test "refused: corral.audit, corral.otel" {
 	refused '{"mcpServers":{},"corral":{"audit":{"capture":"shape"}}}' \
 	    "corral.audit: \"audit\" $NS"
-	refused '{"mcpServers":{},"corral":{"policy":{}}}' \
-	    "corral.policy: \"policy\" $NS"
-	refused '{"mcpServers":{},"corral":{"consent":{}}}' \
-	    "corral.consent: \"consent\" $NS"
 	refused '{"mcpServers":{},"corral":{"otel":{}}}' \
 	    "corral.otel: \"otel\" $NS"
+}
+
+@test "corral.policy and corral.consent are checked" {
+	refused '{"mcpServers":{},"corral":{"policy":{"default":"maybe"}}}' \
+	    'corral.policy.default: must be "allow", "ask" or "deny"'
+	refused '{"mcpServers":{},"corral":{"policy":{"default":"allow","deny":[7]}}}' \
+	    'corral.policy.deny[0]: expected a tool name glob or an object, got a number'
+	refused '{"mcpServers":{},"corral":{"consent":{"bogus":1}}}' \
+	    'corral.consent: unknown key "bogus"'
+	refused '{"mcpServers":{},"corral":{"consent":{"channels":["smoke"]}}}' \
+	    'corral.consent.channels[0]: "smoke": channels are elicitation, tty, dialog and command'
+	refused '{"mcpServers":{},"corral":{"consent":{"channels":["tty","tty"]}}}' \
+	    'corral.consent.channels[1]: "tty" is listed twice'
+	refused '{"mcpServers":{},"corral":{"consent":{"channels":["command"]}}}' \
+	    'corral.consent.channels: "command" needs corral.consent.command'
+	refused '{"mcpServers":{},"corral":{"consent":{"command":["prog"]}}}' \
+	    'corral.consent.command[0]: must be a path to a program (absolute, or relative to the config file)'
+	refused '{"mcpServers":{},"corral":{"consent":{"command":[]}}}' \
+	    'corral.consent.command: must name a program'
+	refused '{"mcpServers":{},"corral":{"consent":{"timeout":0}}}' \
+	    'corral.consent.timeout: must be more than 0 and at most 10000000'
+	# Valid ones are accepted.
+	write_config <<<'{"mcpServers":{},"corral":{"policy":{"default":"deny"},"consent":{"channels":["tty"],"timeout":5}}}'
+	run -0 --separate-stderr corral_q tools -c "$CONF"
+	[ "$stderr" = "corral: no tools" ]
+}
+
+@test "a string holding \\u0000 is refused, in a value or a key" {
+	refused '{"mcpServers":{"a":'"$(echo_entry '"args":["a\u0000b"]')"'}}' \
+	    'a string holds \u0000, which no key or value may contain'
+	refused '{"mcpServers":{"a\u0000":'"$(echo_entry)"'}}' \
+	    'a string holds \u0000, which no key or value may contain'
 }
 
 @test "sandbox settings are checked (this version does not apply them)" {
@@ -251,11 +303,17 @@ NS='is not supported by this version of corral (refusing to run without it)'
 	    'mcpServers.a.sandbox.ro: "/": granting / would undo the sandbox'
 }
 
-@test "serve warns that children run unsandboxed" {
-	write_config <<<'{"mcpServers":{"a":'"$(echo_entry '"sandbox":{"network":"none"}')"'}}'
-	run -0 --separate-stderr corral_q serve -c "$CONF" </dev/null
+@test "serve announces each child that runs unsandboxed, and only those" {
+	# a gets "profile": "none" from the test config; b keeps the default.
+	write_config <<<'{"mcpServers":{"a":'"$(echo_entry)"',"b":'"$(echo_entry '"sandbox":{"network":"none"}')"'}}'
+	run -0 --separate-stderr "$CORRAL" serve -c "$CONF" </dev/null
 	assert_output ""
-	assert_stderr_line "corral: warning: children are not sandboxed: this build runs them with your full rights"
+	assert_stderr_line 'corral: [a] WARNING: NOT SANDBOXED ("profile": "none"): this server runs with all of your rights'
+	# Once, for a alone; no global warning any more.
+	[ "$(grep -ci 'sandboxed' <<<"$stderr")" -eq 1 ] || {
+		printf 'want one announcement, for a:\n%s\n' "$stderr" >&2
+		return 1
+	}
 }
 
 @test "invalid JSON is refused with its line and column" {
@@ -331,7 +389,7 @@ EOF
 	local x="$BATS_TEST_TMPDIR/xdg"
 	mkdir -p "$x/corral"
 	printf '{"mcpServers":{"xdg":%s}}\n' "$(echo_entry)" >"$x/corral/config.json"
-	chmod 600 "$x/corral/config.json"
+	allow_by_default "$x/corral/config.json"
 	XDG_CONFIG_HOME="$x" run -0 corral_q call xdg__echo text=found
 	assert_output found
 }
@@ -347,9 +405,10 @@ EOF
 	local h="$BATS_TEST_TMPDIR/home"
 	mkdir -p "$h/.config/corral"
 	printf '{"mcpServers":{"home":%s}}\n' "$(echo_entry)" >"$h/.config/corral/config.json"
-	chmod 600 "$h/.config/corral/config.json"
-	run -0 env -u XDG_CONFIG_HOME HOME="$h" "$CORRAL" call home__echo text=found
+	allow_by_default "$h/.config/corral/config.json"
+	run -0 --separate-stderr env -u XDG_CONFIG_HOME HOME="$h" "$CORRAL" call home__echo text=found
 	assert_output found
+	no_stderr
 	HOME="$h" XDG_CONFIG_HOME=relative/dir run -0 corral_q call home__echo text=again
 	assert_output again
 }
@@ -498,29 +557,40 @@ EOF
 		    ASAN_OPTIONS="$ASAN_OPTIONS" UBSAN_OPTIONS="$UBSAN_OPTIONS" \
 		    "$CORRAL" call -c "$CONF" e__env name="$1"
 	}
-	run -0 penv SECRET_X
+	run -0 --separate-stderr penv SECRET_X
 	assert_output "(unset)"
-	run -0 penv AWS_SECRET_ACCESS_KEY
+	no_stderr
+	run -0 --separate-stderr penv AWS_SECRET_ACCESS_KEY
 	assert_output "(unset)"
-	run -0 penv LD_PRELOAD
+	no_stderr
+	run -0 --separate-stderr penv LD_PRELOAD
 	assert_output "(unset)"
-	run -0 penv PATH
+	no_stderr
+	run -0 --separate-stderr penv PATH
 	assert_output "/usr/local/bin:/usr/bin:/bin"
-	run -0 penv HOME
+	no_stderr
+	run -0 --separate-stderr penv HOME
 	assert_output "$h"
-	run -0 penv USER
+	no_stderr
+	run -0 --separate-stderr penv USER
 	assert_output tester
-	run -0 penv LANG
+	no_stderr
+	run -0 --separate-stderr penv LANG
 	assert_output C.UTF-8
-	run -0 penv LC_TIME
+	no_stderr
+	run -0 --separate-stderr penv LC_TIME
 	assert_output C
-	run -0 penv TERM
+	no_stderr
+	run -0 --separate-stderr penv TERM
 	assert_output dumb
+	no_stderr
 	# Configured values arrive, and win over corral's own.
-	run -0 penv MY_SETTING
+	run -0 --separate-stderr penv MY_SETTING
 	assert_output on
-	run -0 penv TZ
+	no_stderr
+	run -0 --separate-stderr penv TZ
 	assert_output Europe/Paris
+	no_stderr
 }
 
 @test "a relative command with a slash is resolved against the config's directory" {
@@ -528,7 +598,7 @@ EOF
 	mkdir -p "$d"
 	ln -s "$SRV" "$d/bin"
 	printf '{"mcpServers":{"e":{"command":"bin/echo"}}}\n' >"$d/c.json"
-	chmod 600 "$d/c.json"
+	allow_by_default "$d/c.json"
 	cd /
 	run -0 corral_q call -c "$d/c.json" e__echo text=resolved
 	assert_output resolved
@@ -581,9 +651,5 @@ EOF
 	run -0 --separate-stderr corral_q tools -c "$CONF"
 	[ "${#lines[@]}" -eq 13 ]
 	refute_output --partial "e__"
-	grep -F "corral: [e] cannot start: " <<<"$stderr" | grep -F "No such file or directory" |
-	    grep -qF "$gone" || {
-		printf 'no "cannot start" line naming %s:\n%s\n' "$gone" "$stderr" >&2
-		return 1
-	}
+	assert_stderr_line "corral: [e] cannot start: chdir $gone: No such file or directory"
 }

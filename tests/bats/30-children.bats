@@ -452,9 +452,10 @@ EOF
 
 @test "a child that closes its stdout but stays alive is stopped and restarted" {
 	# No fake server does this, so a few lines of bash: it answers
-	# initialize and tools/list, and on any tools/call closes its stdout
-	# and lives on (as the same pid) without reading.
-	local srv="$BATS_TEST_TMPDIR/closer" pidf="$BATS_TEST_TMPDIR/closer.pid" pid
+	# initialize and tools/list; on tools/call of "close" it closes its
+	# stdout and lives on (as the same pid) without reading, on "quit" it
+	# exits (closing its stdout too).
+	local srv="$BATS_TEST_TMPDIR/closer" pidf="$BATS_TEST_TMPDIR/closer.pid" pid pid2
 	cat >"$srv" <<'EOF'
 #!/bin/bash
 echo $$ >"$PIDFILE.tmp" && mv "$PIDFILE.tmp" "$PIDFILE"
@@ -463,8 +464,10 @@ while IFS= read -r line; do
 	[ -n "$id" ] || continue
 	case "$(jq -r .method <<<"$line")" in
 	initialize) r='{"protocolVersion":"2025-06-18","capabilities":{"tools":{}},"serverInfo":{"name":"closer","version":"1"}}' ;;
-	tools/list) r='{"tools":[{"name":"close","inputSchema":{"type":"object"}}]}' ;;
-	tools/call) echo "closing stdout" >&2; exec >&- ; exec sleep 60 ;;
+	tools/list) r='{"tools":[{"name":"close","inputSchema":{"type":"object"}},{"name":"quit","inputSchema":{"type":"object"}}]}' ;;
+	tools/call)
+		[ "$(jq -r .params.name <<<"$line")" = quit ] && exit 0
+		echo "closing stdout" >&2; exec >&- ; exec sleep 60 ;;
 	*) continue ;;
 	esac
 	printf '{"jsonrpc":"2.0","id":%s,"result":%s}\n' "$id" "$r"
@@ -482,14 +485,25 @@ EOF
 	run -0 jq -c '[.error.code, .error.data.server]' < <(response 1)
 	assert_output '[-32000,"c"]'
 	wait_gone "$pid" 5
-	grep -qE '^corral: \[c\] .*closed its stdout' "$ERR" || {
-		echo "stderr does not say it closed its stdout:" >&2
-		cat "$ERR" >&2
-		return 1
-	}
+	# Stopped after corral.timeouts.shutdown, then SIGTERMed (it keeps
+	# ignoring its closed stdin).
+	wait_err 'stopped because it closed its stdout'
+	assert_err_line "corral: [c] closed its stdout but is still running; stopping it"
+	assert_err_line "corral: [c] stopped because it closed its stdout (killed by signal 15 (Terminated))"
 	# It is restarted like a crashed child.
 	wait_err '^corral: \[c\] ready again$'
-	[ "$(pid_of "$pidf")" != "$pid" ]
+	pid2="$(pid_of "$pidf")"
+	[ "$pid2" != "$pid" ]
+	# A child that exits by itself as its stdout closes is not stopped:
+	# its exit is reported as it is.
+	call 2 c__quit
+	wait_for '"id":2,'
+	run -0 jq -c '[.error.code, .error.data.server, .error.data.reason]' < <(response 2)
+	assert_output '[-32000,"c","exited with status 0"]'
+	wait_gone "$pid2" 5
+	wait_err '^corral: \[c\] exited with status 0$'
+	run -0 grep -c 'closed its stdout' "$ERR"
+	assert_output 2
 	stop_serve
 	[ "$STATUS" -eq 0 ]
 }

@@ -15,7 +15,7 @@ import {
   LoggingMessageNotificationSchema,
   ToolListChangedNotificationSchema,
 } from '@modelcontextprotocol/sdk/types.js';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync, realpathSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync, realpathSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -109,6 +109,11 @@ function makeDirs() {
   for (const d of [dirs.fsdir, dirs.extra, dirs.cwd]) mkdirSync(d, { recursive: true });
   dirs.file = join(dirs.fsdir, 'hello.txt');
   writeFileSync(dirs.file, FILE_TEXT);
+  // As root corral runs sandboxed servers as uid 65534: let it write here.
+  if (process.getuid && process.getuid() === 0) {
+    for (const d of [dirs.tmp, dirs.fsdir, dirs.extra, dirs.cwd]) chmodSync(d, 0o777);
+    chmodSync(dirs.file, 0o666);
+  }
   return dirs;
 }
 
@@ -259,7 +264,11 @@ export async function openSession({ children = ['everything', 'fs', 'memory'], r
     }
     // Consent is covered by its own tests; here every call is allowed.
     const cfg = { mcpServers: {}, corral: { policy: { default: 'allow' } } };
-    for (const alias of children) cfg.mcpServers[alias] = specs[alias];
+    // Children run in corral's default (strict) sandbox: they see the
+    // installed packages and this suite read-only and the session's temp
+    // directory writable, nothing else of ours.
+    const sandbox = { ro: [HERE], rw: [dirs.tmp] };
+    for (const alias of children) cfg.mcpServers[alias] = { ...specs[alias], sandbox };
     writeFileSync(dirs.config, JSON.stringify(cfg, null, 2), { mode: 0o600 });
     const t = new StdioClientTransport({
       command: CORRAL,

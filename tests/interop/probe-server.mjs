@@ -108,7 +108,7 @@ server.setRequestHandler(CallToolRequestSchema, async (req, extra) => {
       return {
         content: [{
           type: 'text',
-          text: JSON.stringify({ pid: process.pid, ppid: process.ppid, cwd: process.cwd(), env: process.env }),
+          text: JSON.stringify({ pid: process.pid, ppid: process.ppid, started: STARTED, cwd: process.cwd(), env: process.env }),
         }],
       };
     case 'big': {
@@ -133,6 +133,10 @@ server.setRequestHandler(CallToolRequestSchema, async (req, extra) => {
 });
 
 // Only run when executed directly, so tests can import PROBE_TOOLS.
+
+// Tells one start of this server from the next (pids repeat in a pid
+// namespace).
+const STARTED = `${Date.now()}-${Math.random()}`;
 if (process.argv[1] && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url)) {
   await server.connect(new StdioServerTransport());
 }

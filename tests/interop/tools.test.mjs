@@ -190,7 +190,8 @@ test('children get their config env and cwd, not corral\'s environment', async (
   assert.ok(info.env.PATH, 'PATH');
   if (!DIRECT) {
     assert.equal(info.env[LEAK_VAR], undefined, `${LEAK_VAR} leaked into the child`);
-    const allowed = /^(PATH|HOME|USER|LANG|LC_[A-Z_]+|TZ|TERM|PROBE_MARK)$/;
+    // The sandbox adds TMPDIR (its own /tmp) to the allow-list.
+    const allowed = /^(PATH|HOME|USER|LANG|LC_[A-Z_]+|TZ|TERM|TMPDIR|PROBE_MARK)$/;
     const extra = Object.keys(info.env).filter((k) => !allowed.test(k));
     assert.deepStrictEqual(extra, [], 'unexpected variables in the child environment');
   }

@@ -8,6 +8,9 @@ PKG_CONFIG ?= pkg-config
 CC ?= cc
 B ?= build
 SAN ?=
+# V=1 shows the commands.
+V ?=
+Q := $(if $(V),,@)
 
 PKGS := libcjson libseccomp libcurl libcrypto
 PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
@@ -49,20 +52,22 @@ UNITS := $(UNIT_SRC:%.c=$(B)/%)
 all: $(B)/corral
 
 $(B)/corral: $(CMD_OBJ) $(CORE_OBJ)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
 
 $(B)/%.o: %.c
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+	@echo "  CC      $@"
+	$(Q)$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 $(B)/tests/servers/%: $(B)/tests/servers/%.o $(B)/tests/servers/fakelib.o
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
 
 $(B)/examples/%: $(B)/examples/%.o
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
 
 $(B)/tests/unit/%: $(B)/tests/unit/%.o $(CORE_OBJ)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS) -lcmocka
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS) -lcmocka
 
 servers: $(SERVERS) $(EXAMPLES)
 units: $(UNITS)

@@ -25,6 +25,19 @@ tap() {
 	fi
 }
 
+# The sandbox suite runs a reference server from tests/interop: install the
+# interop packages (from the committed lock file) before any suite.
+case " $SUITES " in
+*" bats "*|*" interop "*)
+	if [ ! -d tests/interop/node_modules ] ||
+	    [ tests/interop/package-lock.json -nt tests/interop/node_modules ]; then
+		echo "== npm ci (tests/interop)"
+		(cd tests/interop && npm ci --no-audit --no-fund --loglevel=error </dev/null && touch node_modules) ||
+			echo "not ok - npm ci in tests/interop" >"$log/npm.tap"
+	fi
+	;;
+esac
+
 for s in $SUITES; do
 	case "$s" in
 	unit)

@@ -459,8 +459,14 @@ run_with_grants() {
 	[ "$(cat "$w/.bashrc")" = "# rc" ]
 	run -0 sbx_call 7 write '{"path":"'"$MODE_HOME"'/outside.txt"}'
 	assert_output "error No such file or directory"
+	# The build tree's prefix is bound read-only; when the checkout lives
+	# under /tmp the write may land in the sandbox's own /tmp instead.
+	# Either way nothing reaches the host (checked below).
 	run -0 sbx_call 8 write '{"path":"'"$ROOT"'/outside.txt"}'
-	assert_output "error Read-only file system"
+	case "$ROOT" in
+	/tmp/*) assert_output --regexp '^(error Read-only file system|written)$' ;;
+	*) assert_output "error Read-only file system" ;;
+	esac
 	[ ! -e "$MODE_HOME/outside.txt" ]
 	[ ! -e "$ROOT/outside.txt" ]
 	run -0 sbx_call 9 env '{"name":"PROBE_X"}'

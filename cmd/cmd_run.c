@@ -70,14 +70,43 @@ grant(const char *opt, const char *path)
 	return rp;
 }
 
-/* The default alias: the command's base name, as a name corral accepts. */
+/* Launchers whose first plain argument names the real server. */
+static const char *const launchers[] = { "npx", "uvx", "bunx", "pnpx",
+	"node", "python", "python3", "deno", "bun", "uv", NULL };
+
+/* The default alias: the command's base name, as a name corral accepts;
+   for a launcher (npx -y @scope/server-x) the package or script name, so
+   two servers run through npx do not share a home, pins and answers. */
 static char *
-alias_for(const char *cmd)
+alias_for(char *const argv[])
 {
-	const char *b = strrchr(cmd, '/');
+	const char *cmd = argv[0], *b = strrchr(cmd, '/'), *base;
 	char *a, *s;
+	int i, k;
+
+	base = b ? b + 1 : cmd;
+	for (k = 0; launchers[k]; k++)
+		if (strcmp(base, launchers[k]) == 0)
+			break;
+	if (launchers[k]) {
+		for (i = 1; argv[i]; i++) {
+			const char *arg = argv[i], *at;
+
+			if (arg[0] == '-' || strcmp(arg, "run") == 0 ||
+			    strcmp(arg, "tool") == 0 || strcmp(arg, "x") == 0)
+				continue;
+			/* @scope/name@1.2 -> name; dir/server.py -> server.py */
+			if ((at = strrchr(arg, '/')) != NULL)
+				arg = at + 1;
+			cmd = arg;
+			break;
+		}
+		b = NULL;
+	}
 
 	a = xstrndup(b ? b + 1 : cmd, 64);
+	if (a[0] != '@' && (s = strchr(a, '@')) != NULL)
+		*s = '\0';	/* a version */
 	for (s = a; *s; s++)
 		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
 		    (*s >= '0' && *s <= '9') || *s == '-' || *s == '_' ||
@@ -186,7 +215,7 @@ cmd_run(int argc, char **argv)
 	if (optind >= argc || argv[optind][0] == '\0')
 		goto usage;
 	if (alias == NULL)
-		alias = alias_for(argv[optind]);
+		alias = alias_for(argv + optind);
 	cf = config_single(alias, argv + optind);
 	s = &cf->servers[0];
 	s->sandbox = sb;

@@ -1201,7 +1201,10 @@ refuse_call(struct broker *b, struct batch *bt, const char *id, size_t idlen,
 static const char *
 config_name(const struct broker *b)
 {
-	return b->cf->path ? b->cf->path : "the config";
+	/* corral run has no file: point at the one it would need. */
+	return b->cf->path ? b->cf->path : "a config file (corral run "
+	    "has none: run the server from a config with a policy, see "
+	    "corral.json(5))";
 }
 
 /* Policy and remembered decisions; 1 when answered or held for consent,

@@ -1,6 +1,7 @@
 #!/bin/sh
-# make demo: the main job on the bundled example — two small MCP servers
-# written in C (examples/demo-*.c) behind one corral.
+# make demo: the main job on the bundled example: three small MCP servers
+# written in C (examples/demo-*.c) behind one corral, each in its sandbox,
+# one of them misbehaving, and a consent prompt answered.
 set -eu
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 B="${1:-build}"

@@ -2999,9 +2999,12 @@ broker_consent_answer(struct broker *b, int child, const char *tool,
 		else
 			pins_flush(b);
 	}
-	key = xasprintf("%d\x1f%s\x1f%s", child, tool, hash);
-	map_puts(&b->session_ok, key, (void *)1);
-	free(key);
+	/* "always" lives in consent.json only, so a revoke applies at once. */
+	if (answer == ANS_SESSION) {
+		key = xasprintf("%d\x1f%s\x1f%s", child, tool, hash);
+		map_puts(&b->session_ok, key, (void *)1);
+		free(key);
+	}
 	if (answer == ANS_ALWAYS) {
 		/* Read it again first: `corral consent revoke` may have changed
 		   it while we run. */

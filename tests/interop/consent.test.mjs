@@ -13,9 +13,11 @@ import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 import { ElicitRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { CORRAL, DIRECT, RT, childSpecs, textOf } from './helpers.mjs';
 
+const HERE = dirname(fileURLToPath(import.meta.url));
 const skip = DIRECT ? 'consent is corral\'s own: nothing to test with DIRECT=1' : false;
 const CHOICES = ['allow once', 'allow for this session', 'always allow', 'deny'];
 const TOOL = 'everything__echo';
@@ -25,9 +27,9 @@ function makeDirs(policy = { default: 'ask' }, extra = {}) {
   const tmp = realpathSync(mkdtempSync(join(tmpdir(), 'corral-consent-')));
   const dirs = { tmp, state: join(tmp, 'state'), config: join(tmp, 'corral.json') };
   const cfg = {
-    // Unsandboxed: these tests are about consent, not the sandbox (which
-    // the other interop files exercise).
-    mcpServers: { everything: { ...childSpecs({}).everything, sandbox: { profile: 'none' }, ...extra } },
+    // In corral's default (strict) sandbox like the other interop files:
+    // the installed packages read-only, nothing else of ours.
+    mcpServers: { everything: { ...childSpecs({}).everything, sandbox: { ro: [HERE] }, ...extra } },
     // Only elicitation: no terminal or desktop dialog of whoever runs this.
     corral: { consent: { channels: ['elicitation'] } },
   };

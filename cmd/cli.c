@@ -8,6 +8,7 @@
 
 #include "cmd/cmd.h"
 #include "core/broker.h"
+#include "core/jsonrpc.h"
 #include "core/util.h"
 
 struct cli {
@@ -32,17 +33,8 @@ struct cli {
 static void
 send_msg(struct cli *c, int id, const char *method, cJSON *params)
 {
-	cJSON *m = cJSON_CreateObject();
-	char *s;
+	char *s = jsonrpc_message(method, params, id);
 
-	cJSON_AddStringToObject(m, "jsonrpc", "2.0");
-	if (id >= 0)
-		cJSON_AddNumberToObject(m, "id", id);
-	cJSON_AddStringToObject(m, "method", method);
-	if (params)
-		cJSON_AddItemToObject(m, "params", params);
-	s = cJSON_PrintUnformatted(m);
-	cJSON_Delete(m);
 	broker_host_message(c->b, s, strlen(s));
 	cJSON_free(s);
 }

@@ -127,21 +127,9 @@ inspect(struct broker *b, void *arg)
 		}
 	}
 	if (w->accept && w->changed) {
-		if (b->pins.corrupt) {
-			/* Keep the unreadable store for inspection. */
-			char *dir = state_dir(&err), *from, *to;
-
-			if (dir) {
-				from = xasprintf("%s/pins.json", dir);
-				to = xasprintf("%s/pins.json.corrupt", dir);
-				rename(from, to);
-				free(from);
-				free(to);
-				free(dir);
-			}
-			free(err);
-			err = NULL;
-		}
+		/* Keep the unreadable store for inspection. */
+		if (b->pins.corrupt)
+			state_keep_aside("pins.json");
 		b->pins.dirty = 1;
 		if (pins_save(&b->pins, 1, &err) < 0) {
 			logmsg("cannot save pins: %s", err);

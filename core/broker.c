@@ -261,15 +261,8 @@ rctx_error(struct broker *b, struct rctx *r, int code, const char *fmt, ...)
 static void
 notify_host(struct broker *b, const char *method, cJSON *params)
 {
-	cJSON *m = cJSON_CreateObject();
-	char *s;
+	char *s = jsonrpc_message(method, params, -1);
 
-	cJSON_AddStringToObject(m, "jsonrpc", "2.0");
-	cJSON_AddStringToObject(m, "method", method);
-	if (params)
-		cJSON_AddItemToObject(m, "params", params);
-	s = cJSON_PrintUnformatted(m);
-	cJSON_Delete(m);
 	broker_host_send(b, s, strlen(s));
 	cJSON_free(s);
 }
@@ -2930,17 +2923,10 @@ int64_t
 broker_host_request(struct broker *b, const char *method, cJSON *params,
     struct creq *q)
 {
-	cJSON *m = cJSON_CreateObject();
 	char *s;
 
 	q->hid = b->next_hid++;
-	cJSON_AddStringToObject(m, "jsonrpc", "2.0");
-	cJSON_AddNumberToObject(m, "id", (double)q->hid);
-	cJSON_AddStringToObject(m, "method", method);
-	if (params)
-		cJSON_AddItemToObject(m, "params", params);
-	s = cJSON_PrintUnformatted(m);
-	cJSON_Delete(m);
+	s = jsonrpc_message(method, params, q->hid);
 	map_puti(&b->creqs, q->hid, q);
 	broker_host_send(b, s, strlen(s));
 	cJSON_free(s);

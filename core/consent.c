@@ -50,23 +50,10 @@ consent_store_load(cJSON **store)
 		*store = cJSON_ParseWithLength(text, len);
 		if (!cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(*store,
 		    "always"))) {
-			char *dir = state_dir(&err), *from, *to;
-
 			logmsg(CONSENT_FILE " is corrupt; no remembered "
 			    "decisions apply (kept as " CONSENT_FILE
 			    ".corrupt)");
-			if (dir) {
-				from = xasprintf("%s/" CONSENT_FILE, dir);
-				to = xasprintf("%s/" CONSENT_FILE ".corrupt",
-				    dir);
-				if (rename(from, to) < 0) {
-					/* logged above; nothing else to do */
-				}
-				free(from);
-				free(to);
-				free(dir);
-			}
-			free(err);
+			state_keep_aside(CONSENT_FILE);
 			cJSON_Delete(*store);
 			*store = NULL;
 		}

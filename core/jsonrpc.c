@@ -8,6 +8,23 @@ const char *const jsonrpc_latest = "2025-11-25";
 static const char *const versions[] = { "2024-11-05", "2025-03-26",
 	"2025-06-18", "2025-11-25", NULL };
 
+char *
+jsonrpc_message(const char *method, cJSON *params, int64_t id)
+{
+	cJSON *m = cJSON_CreateObject();
+	char *s;
+
+	cJSON_AddStringToObject(m, "jsonrpc", "2.0");
+	if (id >= 0)
+		cJSON_AddNumberToObject(m, "id", (double)id);
+	cJSON_AddStringToObject(m, "method", method);
+	if (params)
+		cJSON_AddItemToObject(m, "params", params);
+	s = cJSON_PrintUnformatted(m);
+	cJSON_Delete(m);
+	return s;
+}
+
 int
 jsonrpc_version_ok(const char *v)
 {

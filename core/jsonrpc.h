@@ -2,7 +2,9 @@
 #ifndef CORRAL_JSONRPC_H
 #define CORRAL_JSONRPC_H
 
+#include <cjson/cJSON.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "core/json.h"
 
@@ -36,6 +38,9 @@ int jsonrpc_version_ok(const char *);
    bytes (for messages too large to keep). Returns 1 with the raw id. */
 int jsonrpc_sniff_id(const char *head, size_t headlen, const char *tail,
     size_t taillen, char *out, size_t outsz);
+/* A request (id >= 0) or notification (id < 0) as one compact line;
+   params (taken) may be NULL. Free the result with cJSON_free. */
+char *jsonrpc_message(const char *method, cJSON *params, int64_t id);
 /* The newest version corral speaks. */
 extern const char *const jsonrpc_latest;
 

@@ -171,3 +171,22 @@ out:
 	free(tmp);
 	return r;
 }
+
+int
+state_keep_aside(const char *name)
+{
+	char *dir, *err = NULL, *from, *to;
+	int r;
+
+	if ((dir = state_dir(&err)) == NULL) {
+		free(err);
+		return -1;
+	}
+	from = xasprintf("%s/%s", dir, name);
+	to = xasprintf("%s/%s.corrupt", dir, name);
+	r = rename(from, to);
+	free(from);
+	free(to);
+	free(dir);
+	return r;
+}

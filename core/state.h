@@ -14,4 +14,8 @@ int state_read(const char *name, char **text, size_t *len, char **err);
 /* Replace state file name with text, mode 0600, atomically. */
 int state_write(const char *name, const char *text, size_t len, char **err);
 
+/* Rename state file name to name.corrupt (kept for a person to look at);
+   returns 0, or -1 when it could not. */
+int state_keep_aside(const char *name);
+
 #endif

@@ -12,6 +12,7 @@
 
 #include "core/broker.h"
 #include "core/errlog.h"
+#include "core/jsonrpc.h"
 #include "core/util.h"
 
 extern char **environ;
@@ -344,19 +345,12 @@ int64_t
 child_request(struct child *c, const char *method, cJSON *params,
     struct preq *p)
 {
-	cJSON *m = cJSON_CreateObject();
 	char *s;
 	int r;
 
 	p->cid = ++c->next_id;
 	p->gen = c->gen;
-	cJSON_AddStringToObject(m, "jsonrpc", "2.0");
-	cJSON_AddNumberToObject(m, "id", (double)p->cid);
-	cJSON_AddStringToObject(m, "method", method);
-	if (params)
-		cJSON_AddItemToObject(m, "params", params);
-	s = cJSON_PrintUnformatted(m);
-	cJSON_Delete(m);
+	s = jsonrpc_message(method, params, p->cid);
 	r = child_send(c, s, strlen(s));
 	cJSON_free(s);
 	if (r < 0)
@@ -368,15 +362,8 @@ child_request(struct child *c, const char *method, cJSON *params,
 void
 child_notify(struct child *c, const char *method, cJSON *params)
 {
-	cJSON *m = cJSON_CreateObject();
-	char *s;
+	char *s = jsonrpc_message(method, params, -1);
 
-	cJSON_AddStringToObject(m, "jsonrpc", "2.0");
-	cJSON_AddStringToObject(m, "method", method);
-	if (params)
-		cJSON_AddItemToObject(m, "params", params);
-	s = cJSON_PrintUnformatted(m);
-	cJSON_Delete(m);
 	child_send(c, s, strlen(s));
 	cJSON_free(s);
 }

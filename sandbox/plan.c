@@ -325,6 +325,17 @@ add_prefix(struct ctx *c, const char *path)
 		*s = '\0';
 	if (d[0] == '\0')
 		strcpy(d, "/");
+	/* A directory that is really under /usr (the usr-merge links /bin,
+	   /sbin, /lib*) is visible already, through the links the tree
+	   makes; binding it too would mount over such a link. */
+	{
+		char *real = realpath(d, NULL);
+		int sys = real && under(real, "/usr");
+
+		free(real);
+		if (sys)
+			goto out;
+	}
 	s = strrchr(d, '/');
 	if (s && (strcmp(s, "/bin") == 0 || strcmp(s, "/sbin") == 0)) {
 		cand = xstrndup(d, s == d ? 1 : (size_t)(s - d));

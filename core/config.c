@@ -371,7 +371,7 @@ parse_limits(struct ctx *c, const char *path, const cJSON *j,
     struct sandbox_conf *sb)
 {
 	static const char *const keys[] = { "nofile", "nproc", "data",
-	    "fsize", "memlock", "tmp", "shm", NULL };
+	    "fsize", "memlock", "tmp", "shm", "memory", "pids", "cpu", NULL };
 	const cJSON *v;
 	char p[512];
 
@@ -379,11 +379,26 @@ parse_limits(struct ctx *c, const char *path, const cJSON *j,
 	    check_keys(c, path, j, keys) < 0)
 		return -1;
 	cJSON_ArrayForEach(v, j) {
-		double *dst = strcmp(v->string, "nofile") == 0 ? &sb->nofile :
+		double *dst;
+
+		if (strcmp(v->string, "cpu") == 0) {
+			/* A number of CPUs, fractions allowed: cpu.max. */
+			snprintf(p, sizeof(p), "%s.cpu", path);
+			if (want(c, p, v, cJSON_IsNumber(v), "a number") < 0)
+				return -1;
+			if (!(v->valuedouble > 0 && v->valuedouble <= 1024))
+				return errat(c, p, "must be a number of CPUs "
+				    "above 0 and at most 1024");
+			sb->cpu = v->valuedouble;
+			continue;
+		}
+		dst = strcmp(v->string, "nofile") == 0 ? &sb->nofile :
 		    strcmp(v->string, "nproc") == 0 ? &sb->nproc :
 		    strcmp(v->string, "data") == 0 ? &sb->data :
 		    strcmp(v->string, "fsize") == 0 ? &sb->fsize :
 		    strcmp(v->string, "memlock") == 0 ? &sb->memlock :
+		    strcmp(v->string, "memory") == 0 ? &sb->memory :
+		    strcmp(v->string, "pids") == 0 ? &sb->pids :
 		    strcmp(v->string, "tmp") == 0 ? &sb->tmp : &sb->shm;
 
 		snprintf(p, sizeof(p), "%s.%s", path, v->string);

@@ -19,6 +19,11 @@ struct sandbox_conf {
 	int fallback_landlock;	/* "fallback": "landlock" */
 	double nofile, nproc, data, fsize, memlock;	/* 0: default */
 	double tmp, shm;	/* tmpfs sizes in bytes; 0: default */
+	/* cgroup v2, where a delegated cgroup is writable; 0: default
+	   (pids 512, memory and cpu unlimited) */
+	double memory;		/* bytes: memory.max */
+	double pids;		/* pids.max */
+	double cpu;		/* CPUs, may be fractional: cpu.max */
 };
 
 struct server_conf {

@@ -480,6 +480,7 @@ child_exit_cb(struct ev_loop *loop, ev_child *w, int revents)
 	(void)revents;
 	ev_child_stop(loop, w);
 	c->running = 0;
+	sandbox_reaped(&c->proc);
 	describe_status(c, w->rstatus);
 	/* Take what it wrote before it died; the pipes may be held open by
 	   its own children, so do not wait for EOF. */

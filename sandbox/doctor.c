@@ -271,9 +271,12 @@ cgroup_note(void)
 		return xstrdup("cgroup v2 is not mounted; only rlimits bound "
 		    "memory and processes");
 	snprintf(path, sizeof(path), "%s%s", base, line + 3);
-	return xasprintf("%s is %swritable; this version applies rlimits "
-	    "only (no cgroup limits)", path,
-	    access(path, W_OK) == 0 ? "" : "not ");
+	if (access(path, W_OK) == 0)
+		return xasprintf("%s is writable: servers get cgroup limits "
+		    "(memory, pids, cpu) where its controllers can be "
+		    "enabled", path);
+	return xasprintf("%s is not writable (not delegated): rlimits only "
+	    "bound memory and processes (no cgroup limits)", path);
 }
 
 int

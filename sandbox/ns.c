@@ -627,6 +627,8 @@ sb_ns_spawn(struct sb_plan *p, int fds[6], struct sandbox_proc *pr,
 		waitpid(pid, NULL, 0);
 		goto fail;
 	}
+	/* Limits in place before anything of the server's runs. */
+	sb_cgroup_attach(p, pid);
 	if (write(sp[1], "g", 1) != 1) {
 		rep->err = errno;
 		snprintf(rep->step, sizeof(rep->step), "sync");

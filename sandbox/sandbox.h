@@ -35,6 +35,8 @@ int sandbox_spawn(const struct sandbox_spec *, struct sandbox_proc *,
    pid 1 (which forwards TERM, INT and HUP to the server; KILL ends the
    whole pid namespace), or to the process group. */
 int sandbox_kill(const struct sandbox_proc *, int sig);
+/* The child was reaped: remove its cgroup, if it had one. */
+void sandbox_reaped(const struct sandbox_proc *);
 /* Name of the backend this build uses: "namespaces". */
 const char *sandbox_backend(void);
 /* Find cmd on PATH (path from envp, else ours); caller owns the result.

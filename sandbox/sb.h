@@ -144,6 +144,23 @@ int sb_limits_apply(const struct sb_limit *, const char **which);
    that still has to change its ids). 0 or -1 with errno. */
 int sb_caps_drop(int keep_setid);
 
+/* cgroup v2. The path of the "0::" line of /proc/self/cgroup text, or
+   NULL; caller owns. */
+char *sb_cgroup_self_path(const char *text);
+/* The first cgroup2 mount point in /proc/self/mountinfo text, and its
+   root within the hierarchy in *root; NULL when none. Caller frees
+   both. */
+char *sb_cgroup_mount(const char *text, char **root);
+/* The directory of cgroup path under mount (showing root); NULL when
+   path is not below root. Caller owns. */
+char *sb_cgroup_dir(const char *mount, const char *root, const char *path);
+/* cpu.max for a number of CPUs: "QUOTA 100000". */
+void sb_cgroup_cpu_max(double cpus, char *buf, size_t n);
+/* In the parent, before the sandbox's pid 1 is released: put it in a
+   cgroup of its own with the plan's limits, where corral's cgroup is
+   delegated; otherwise say once why not and carry on. */
+void sb_cgroup_attach(const struct sb_plan *, pid_t);
+
 /* Startup files kept read-only at the top of each writable tree. */
 extern const char *const sb_protected[];
 

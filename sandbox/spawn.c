@@ -494,6 +494,17 @@ sandbox_departures(const struct sandbox_conf *c)
 		line(&s, "limits: nofile %llu, nproc %llu, data %llu, "
 		    "fsize %llu, memlock %llu", lim[0].value, lim[1].value,
 		    lim[3].value, lim[4].value, lim[5].value);
+	if (c->memory > 0 || c->pids > 0 || c->cpu > 0) {
+		char mem[32] = "unlimited", cpu[32] = "unlimited";
+
+		if (c->memory > 0)
+			snprintf(mem, sizeof(mem), "%.0f bytes", c->memory);
+		if (c->cpu > 0)
+			snprintf(cpu, sizeof(cpu), "%g", c->cpu);
+		line(&s, "limits (cgroup, where delegated): memory %s, "
+		    "pids %.0f, cpu %s", mem, c->pids > 0 ? c->pids : 512.0,
+		    cpu);
+	}
 	if (c->tmp > 0 || c->shm > 0)
 		line(&s, "limits: /tmp %.0f bytes, /dev/shm %.0f bytes",
 		    c->tmp > 0 ? c->tmp : (double)(1UL << 30),

@@ -257,6 +257,82 @@ EOF
 	kill -0 "$CPID"
 }
 
+# The pids of $1's descendants, one per line.
+descendants() {
+	local c
+	for c in $(pgrep -P "$1"); do
+		echo "$c"
+		descendants "$c"
+	done
+}
+
+# cgroup v2 limits apply where corral's cgroup is delegated. Root only can
+# have that here; anywhere else (and where the controllers are bound to
+# cgroup v1) the test checks the one message saying they are off.
+@test "cgroup v2: the sandbox gets memory.max and pids.max in a cgroup of its own, removed after corral exits" {
+	local mnt pid p rel dir=
+	sbx_dirs "$(sbx_modes | cut -d' ' -f1)"
+	sbx_config "$SBX/c.json" <<EOF
+{"corral":{"policy":{"default":"allow"}},
+ "mcpServers":{"e":{"command":"$SRV/echo","sandbox":{$(sbx_limits '"pids":64,"memory":100000000' | cut -c2-)}}}}
+EOF
+	sbx_start "$SBX/c.json"
+	sbx_initialize
+	run -0 sbx_call 1 e__echo '{"text":"in a cgroup"}'
+	assert_output "in a cgroup"
+	for p in $(descendants "$CPID"); do
+		if [ "$(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null)" = "$SRV/echo " ]; then
+			pid=$p
+		fi
+	done
+	[ -n "$pid" ]
+	grep -q 'limits (cgroup, where delegated): memory 100000000 bytes, pids 64, cpu unlimited' "$ERR"
+	if grep -q 'corral: sandbox: cgroup limits unavailable: ' "$ERR"; then
+		# Off: said once, and the server is not in a cgroup of ours.
+		[ "$(grep -c 'cgroup limits unavailable' "$ERR")" = 1 ]
+		! grep -q '^0::.*/corral-e-' "/proc/$pid/cgroup"
+	else
+		rel="$(sed -n 's/^0:://p' "/proc/$pid/cgroup")"
+		[[ "$rel" == */corral-[0-9]*/corral-e-[0-9]* ]] || {
+			echo "server cgroup: $rel" >&2
+			return 1
+		}
+		mnt="$(awk '{ for (i = 7; i < NF; i++) if ($i == "-") break
+		    if ($(i + 1) == "cgroup2") { print $5; exit } }' \
+		    /proc/self/mountinfo)"
+		dir="$mnt$rel"
+		[ "$(cat "$dir/pids.max")" = 64 ]
+		[ "$(cat "$dir/memory.max")" = 100000000 ]
+		[ "$(cat "$dir/memory.oom.group")" = 1 ]
+	fi
+	sbx_close
+	wait "$CPID"
+	CPID=
+	if [ -n "$dir" ]; then
+		[ ! -e "$dir" ]
+		[ ! -e "$(dirname "$dir")" ]
+	fi
+}
+
+@test "cgroup v2: a bad memory, pids or cpu limit is a config error" {
+	local k
+	sbx_dirs "$(sbx_modes | cut -d' ' -f1)"
+	for k in '"cpu":0|cpu: must be a number of CPUs above 0 and at most 1024' \
+	    '"cpu":1025|cpu: must be a number of CPUs above 0 and at most 1024' \
+	    '"cpu":"1"|cpu: expected a number, got a string' \
+	    '"pids":0|pids: must be an integer from 1 to 1000000000000000' \
+	    '"memory":1.5|memory: must be an integer from 1 to 1000000000000000'; do
+		sbx_config "$SBX/c.json" <<EOF
+{"mcpServers":{"e":{"command":"$SRV/echo","sandbox":{"limits":{${k%%|*}}}}}}
+EOF
+		run -1 --separate-stderr as_mode "$CORRAL" tools -c "$SBX/c.json"
+		[ "$stderr" = "corral: $SBX/c.json: mcpServers.e.sandbox.limits.${k#*|}" ] || {
+			echo "got: $stderr" >&2
+			return 1
+		}
+	done
+}
+
 # Kill corral with SIGKILL mid-session: the sandbox's pid 1 dies with it
 # (PDEATHSIG) and the kernel ends its pid namespace, taking along a child
 # that left the server's session.

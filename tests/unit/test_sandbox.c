@@ -1674,6 +1674,13 @@ static const struct dep_case dep_cases[] = {
 	    "limits: /tmp 1048576 bytes, /dev/shm 67108864 bytes" },
 	{ "departures: shm size", { .shm = 1024 },
 	    "limits: /tmp 1073741824 bytes, /dev/shm 1024 bytes" },
+	{ "departures: cgroup pids", { .pids = 64 },
+	    "limits (cgroup, where delegated): memory unlimited, pids 64, "
+	    "cpu unlimited" },
+	{ "departures: cgroup memory and cpu", { .memory = 100000000,
+	    .cpu = 0.5 },
+	    "limits (cgroup, where delegated): memory 100000000 bytes, "
+	    "pids 512, cpu 0.5" },
 	{ "departures: fallback landlock", { .fallback_landlock = 1 },
 	    "fallback \"landlock\": where namespaces are unavailable it runs "
 	    "with Landlock, seccomp and limits only" },
@@ -1733,6 +1740,85 @@ test_departures_rw(void **state)
 
 /* ====================================================================== */
 
+/* ======================================================================
+   cgroup v2: the pure parts
+   ====================================================================== */
+
+static void
+test_cgroup_self_path(void **state)
+{
+	char *p;
+
+	(void)state;
+	p = sb_cgroup_self_path("12:pids:/x\n0::/user.slice/a b\n");
+	assert_string_equal(p, "/user.slice/a b");
+	free(p);
+	p = sb_cgroup_self_path("0::/");
+	assert_string_equal(p, "/");
+	free(p);
+	assert_null(sb_cgroup_self_path("4:memory:/m\n1:cpu:/\n"));
+	assert_null(sb_cgroup_self_path(""));
+}
+
+static void
+test_cgroup_mount(void **state)
+{
+	/* A hybrid system: the v1 hierarchies, then cgroup2 at unified,
+	   one mount with an escaped space and optional fields. */
+	static const char hybrid[] =
+	    "31 23 0:28 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw\n"
+	    "39 31 0:36 / /sys/fs/cgroup/pids rw - cgroup cgroup rw,pids\n"
+	    "41 31 0:38 / /sys/fs/cgroup/unified rw,relatime shared:9 - "
+	    "cgroup2 cgroup2 rw\n";
+	static const char esc[] =
+	    "50 1 0:40 /sub /mnt/c\\040g rw master:2 shared:3 - cgroup2 "
+	    "none rw,nsdelegate\n";
+	char *m, *root, *d;
+
+	(void)state;
+	m = sb_cgroup_mount(hybrid, &root);
+	assert_string_equal(m, "/sys/fs/cgroup/unified");
+	assert_string_equal(root, "/");
+	d = sb_cgroup_dir(m, root, "/");
+	assert_string_equal(d, "/sys/fs/cgroup/unified");
+	free(d);
+	d = sb_cgroup_dir(m, root, "/a/b");
+	assert_string_equal(d, "/sys/fs/cgroup/unified/a/b");
+	free(d);
+	free(m);
+	free(root);
+	m = sb_cgroup_mount(esc, &root);
+	assert_string_equal(m, "/mnt/c g");
+	assert_string_equal(root, "/sub");
+	d = sb_cgroup_dir(m, root, "/sub/x");
+	assert_string_equal(d, "/mnt/c g/x");
+	free(d);
+	assert_null(sb_cgroup_dir(m, root, "/subway"));
+	assert_null(sb_cgroup_dir(m, root, "/other"));
+	free(m);
+	free(root);
+	assert_null(sb_cgroup_mount("31 23 0:28 / /sys/fs/cgroup rw - tmpfs "
+	    "tmpfs rw\n", &root));
+	assert_null(root);
+}
+
+static void
+test_cgroup_cpu_max(void **state)
+{
+	char b[64];
+
+	(void)state;
+	sb_cgroup_cpu_max(0.5, b, sizeof(b));
+	assert_string_equal(b, "50000 100000");
+	sb_cgroup_cpu_max(2, b, sizeof(b));
+	assert_string_equal(b, "200000 100000");
+	sb_cgroup_cpu_max(1024, b, sizeof(b));
+	assert_string_equal(b, "102400000 100000");
+	/* The kernel refuses a quota under 1 ms. */
+	sb_cgroup_cpu_max(0.001, b, sizeof(b));
+	assert_string_equal(b, "1000 100000");
+}
+
 static const struct CMUnitTest plain[] = {
 	cmocka_unit_test(test_seccomp_shape),
 	cmocka_unit_test(test_seccomp_sweep),
@@ -1740,6 +1826,9 @@ static const struct CMUnitTest plain[] = {
 	cmocka_unit_test(test_seccomp_loaded_x32_kills),
 	cmocka_unit_test(test_seccomp_loaded_int80_kills),
 	cmocka_unit_test(test_alias_dir),
+	cmocka_unit_test(test_cgroup_self_path),
+	cmocka_unit_test(test_cgroup_mount),
+	cmocka_unit_test(test_cgroup_cpu_max),
 	cmocka_unit_test(test_state_base),
 	cmocka_unit_test(test_home_open),
 	cmocka_unit_test(test_home_private),

@@ -408,6 +408,26 @@ parse_limits(struct ctx *c, const char *path, const cJSON *j,
 	return 0;
 }
 
+/* The path list under key ("ro", "rw") of a sandbox object, if any. */
+static int
+parse_grants(struct ctx *c, const char *path, const cJSON *j,
+    const char *key, char ***out, int *nout)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, key);
+	char p[512];
+	int i;
+
+	if (v == NULL)
+		return 0;
+	snprintf(p, sizeof(p), "%s.%s", path, key);
+	if (str_array(c, p, v, out, nout, 1) < 0)
+		return -1;
+	for (i = 0; i < *nout; i++)
+		if (check_grant(c, p, (*out)[i]) < 0)
+			return -1;
+	return 0;
+}
+
 static int
 parse_sandbox(struct ctx *c, const char *path, const cJSON *j,
     struct sandbox_conf *sb)
@@ -421,7 +441,6 @@ parse_sandbox(struct ctx *c, const char *path, const cJSON *j,
 	static const char *const falls[] = { "none", "landlock", NULL };
 	const cJSON *v;
 	char p[512];
-	int i;
 
 	if (want(c, path, j, cJSON_IsObject(j), "an object") < 0 ||
 	    check_keys(c, path, j, keys) < 0)
@@ -455,22 +474,9 @@ parse_sandbox(struct ctx *c, const char *path, const cJSON *j,
 		if (get_word(c, p, v, falls, &sb->fallback_landlock) < 0)
 			return -1;
 	}
-	if ((v = cJSON_GetObjectItemCaseSensitive(j, "ro"))) {
-		snprintf(p, sizeof(p), "%s.ro", path);
-		if (str_array(c, p, v, &sb->ro, &sb->nro, 1) < 0)
-			return -1;
-		for (i = 0; i < sb->nro; i++)
-			if (check_grant(c, p, sb->ro[i]) < 0)
-				return -1;
-	}
-	if ((v = cJSON_GetObjectItemCaseSensitive(j, "rw"))) {
-		snprintf(p, sizeof(p), "%s.rw", path);
-		if (str_array(c, p, v, &sb->rw, &sb->nrw, 1) < 0)
-			return -1;
-		for (i = 0; i < sb->nrw; i++)
-			if (check_grant(c, p, sb->rw[i]) < 0)
-				return -1;
-	}
+	if (parse_grants(c, path, j, "ro", &sb->ro, &sb->nro) < 0 ||
+	    parse_grants(c, path, j, "rw", &sb->rw, &sb->nrw) < 0)
+		return -1;
 	if ((v = cJSON_GetObjectItemCaseSensitive(j, "limits"))) {
 		snprintf(p, sizeof(p), "%s.limits", path);
 		if (parse_limits(c, p, v, sb) < 0)

@@ -317,8 +317,8 @@ static const struct err_case err_cases[] = {
 	{ SRV("\"sandbox\":{\"limits\":{\"tmp\":1.5}}"),
 	    "mcpServers.a.sandbox.limits.tmp: must be an integer from 1 to "
 	    "1000000000000000" },
-	{ SRV("\"sandbox\":{\"limits\":{\"cpu\":1}}"),
-	    "mcpServers.a.sandbox.limits: unknown key \"cpu\"" },
+	{ SRV("\"sandbox\":{\"limits\":{\"gpu\":1}}"),
+	    "mcpServers.a.sandbox.limits: unknown key \"gpu\"" },
 	/* corral. */
 	{ "{\"corral\":[]}", "corral: expected an object, got an array" },
 	{ "{\"corral\":{\"x\":1}}", "corral: unknown key \"x\"" },

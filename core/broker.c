@@ -1540,10 +1540,19 @@ static void
 note_task(struct broker *b, int owner, const cJSON *task)
 {
 	const cJSON *id = cJSON_GetObjectItemCaseSensitive(task, "taskId");
+	intptr_t was;
 
-	if (cJSON_IsString(id))
-		map_puts(&b->tasks, id->valuestring, (void *)(intptr_t)(owner +
-		    1));
+	if (!cJSON_IsString(id))
+		return;
+	/* Children make their own task ids; two may pick the same one. */
+	was = (intptr_t)map_gets(&b->tasks, id->valuestring);
+	if (was && was != owner + 1)
+		logmsg("task id %s is used by servers %s and %s; requests for "
+		    "it now go to %s", id->valuestring,
+		    b->children[was - 1].conf->alias,
+		    b->children[owner].conf->alias,
+		    b->children[owner].conf->alias);
+	map_puts(&b->tasks, id->valuestring, (void *)(intptr_t)(owner + 1));
 }
 
 static void gather_cb(struct broker *, struct preq *, int, const char *,

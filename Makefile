@@ -90,7 +90,8 @@ check: deps-test
 
 bench: deps
 	@$(MAKE) --no-print-directory all servers
-	@sh tests/bench/run.sh $(B)
+	@if [ -f tests/bench/run.sh ]; then sh tests/bench/run.sh $(B); \
+	else echo "make bench: no benchmarks yet (tests/bench/run.sh)" >&2; exit 1; fi
 
 lint-man:
 	mandoc -Tlint -Wwarning man/*.[0-9]

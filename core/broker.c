@@ -33,6 +33,7 @@ struct rctx {
 	int lim_child;		/* limits to count on the forwarded call */
 	const char *lim_tool;
 	double max_bytes;
+	const char *sub_uri;	/* a first subscribe, undone if it fails */
 };
 
 struct gather {
@@ -432,6 +433,7 @@ hreq_free(struct broker *b, struct hreq *h)
 		}
 	}
 	free(h->lim_tool);
+	free(h->sub_uri);
 	free(h->id);
 	free(h->method);
 	free(h->ptok_raw);
@@ -483,6 +485,8 @@ forward(struct broker *b, struct rctx *r, struct child *c,
 		}
 		h->max_bytes = r->max_bytes;
 	}
+	if (r->sub_uri)
+		h->sub_uri = xstrdup(r->sub_uri);
 	snprintf(idtxt, sizeof(idtxt), "%lld", (long long)h->cid);
 	ed[ne++] = (struct jedit){ r->m.id.off, r->m.id.len, idtxt,
 	    strlen(idtxt) };
@@ -1427,6 +1431,8 @@ h_subscribe(struct broker *b, struct rctx *r)
 		}
 		map_dels(&c->subs, uri);
 	}
+	if (sub)
+		r->sub_uri = uri;
 	forward(b, r, c, NULL, NULL);
 }
 
@@ -2208,6 +2214,9 @@ child_response(struct broker *b, struct child *c, const char *p,
 		free(text);
 		hreq_free(b, h);
 	} else if (h != NULL) {
+		/* A subscribe the child refused is not held for the host. */
+		if (h->sub_uri && m->error.len)
+			map_dels(&c->subs, h->sub_uri);
 		if (m->result.len && (strcmp(h->method, "tools/call") == 0 ||
 		    strcmp(h->method, "resources/read") == 0))
 			note_result(b, c, p, m->result);

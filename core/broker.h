@@ -126,6 +126,7 @@ struct hreq {
 	int lim_child;		/* counted in-flight call of this child */
 	char *lim_tool;		/* ... and this tool, or NULL */
 	double max_bytes;	/* max_result_bytes for the answer; 0: none */
+	char *sub_uri;		/* first subscribe to this URI */
 	struct broker *b;
 };
 

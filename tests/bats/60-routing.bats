@@ -971,3 +971,19 @@ $(flog b):0"
 	assert_equal "$STATUS" 0
 	assert_stdout_json
 }
+
+@test "resources/subscribe: a subscribe the server refuses is not counted; the next one is sent again" {
+	config_with echo
+	start_corral
+	initialize
+	send '{"jsonrpc":"2.0","id":1,"method":"resources/subscribe","params":{"uri":"echo://item/refuse"}}'
+	wait_for '"id":1,"error"'
+	assert_equal "$(line_for '"id":1,')" '{"jsonrpc":"2.0","id":1,"error":{"code":-32602,"message":"cannot subscribe to that"}}'
+	send '{"jsonrpc":"2.0","id":2,"method":"resources/subscribe","params":{"uri":"echo://item/refuse"}}'
+	wait_for '"id":2,"error"'
+	# Both reached the server: the refused one left nothing counted.
+	wait_err 'echo: subscribe echo://item/refuse'
+	[ "$(grep -c 'echo: subscribe echo://item/refuse' "$ERR")" -eq 2 ]
+	stop_corral
+	assert_stdout_json
+}

@@ -320,6 +320,11 @@ resources_subscribe(const cJSON *id, const cJSON *params)
 	const char *uri = fake_str(params, "uri");
 
 	fake_log("subscribe %s", uri ? uri : "");
+	/* A URI with "refuse" in it cannot be subscribed to. */
+	if (uri && strstr(uri, "refuse")) {
+		fake_error(id, -32602, "cannot subscribe to that", NULL);
+		return;
+	}
 	fake_result(id, NULL);
 }
 

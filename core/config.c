@@ -93,6 +93,16 @@ want(struct ctx *c, const char *path, const cJSON *j, int ok,
 	return 0;
 }
 
+/* An object whose keys are all in known (and none twice). */
+static int
+want_object(struct ctx *c, const char *path, const cJSON *j,
+    const char *const *known)
+{
+	if (want(c, path, j, cJSON_IsObject(j), "an object") < 0)
+		return -1;
+	return check_keys(c, path, j, known);
+}
+
 /* Replace ${env:NAME} in s; caller owns the result. */
 static char *
 substitute(struct ctx *c, const char *path, const char *s)
@@ -210,8 +220,7 @@ parse_tools(struct ctx *c, const char *path, const cJSON *j,
 	const cJSON *v;
 	char p[512];
 
-	if (want(c, path, j, cJSON_IsObject(j), "an object") < 0 ||
-	    check_keys(c, path, j, keys) < 0)
+	if (want_object(c, path, j, keys) < 0)
 		return -1;
 	snprintf(p, sizeof(p), "%s.allow", path);
 	if ((v = cJSON_GetObjectItemCaseSensitive(j, "allow")) &&
@@ -233,8 +242,7 @@ parse_timeouts(struct ctx *c, const char *path, const cJSON *j,
 	const cJSON *v;
 	char p[512];
 
-	if (want(c, path, j, cJSON_IsObject(j), "an object") < 0 ||
-	    check_keys(c, path, j, keys) < 0)
+	if (want_object(c, path, j, keys) < 0)
 		return -1;
 	cJSON_ArrayForEach(v, j) {
 		double *dst = strcmp(v->string, "start") == 0 ? &s->t_start :
@@ -266,8 +274,7 @@ parse_restart(struct ctx *c, const char *path, const cJSON *j,
 	char p[512];
 	double d;
 
-	if (want(c, path, j, cJSON_IsObject(j), "an object") < 0 ||
-	    check_keys(c, path, j, keys) < 0)
+	if (want_object(c, path, j, keys) < 0)
 		return -1;
 	cJSON_ArrayForEach(v, j) {
 		snprintf(p, sizeof(p), "%s.%s", path, v->string);
@@ -375,8 +382,7 @@ parse_limits(struct ctx *c, const char *path, const cJSON *j,
 	const cJSON *v;
 	char p[512];
 
-	if (want(c, path, j, cJSON_IsObject(j), "an object") < 0 ||
-	    check_keys(c, path, j, keys) < 0)
+	if (want_object(c, path, j, keys) < 0)
 		return -1;
 	cJSON_ArrayForEach(v, j) {
 		double *dst;
@@ -442,8 +448,7 @@ parse_sandbox(struct ctx *c, const char *path, const cJSON *j,
 	const cJSON *v;
 	char p[512];
 
-	if (want(c, path, j, cJSON_IsObject(j), "an object") < 0 ||
-	    check_keys(c, path, j, keys) < 0)
+	if (want_object(c, path, j, keys) < 0)
 		return -1;
 	if ((v = cJSON_GetObjectItemCaseSensitive(j, "profile"))) {
 		snprintf(p, sizeof(p), "%s.profile", path);
@@ -558,8 +563,7 @@ parse_policy(struct ctx *c, const char *path, const cJSON *j,
 	char p[512];
 	int k, i;
 
-	if (want(c, path, j, cJSON_IsObject(j), "an object") < 0 ||
-	    check_keys(c, path, j, keys) < 0)
+	if (want_object(c, path, j, keys) < 0)
 		return -1;
 	if ((v = cJSON_GetObjectItemCaseSensitive(j, "default"))) {
 		snprintf(p, sizeof(p), "%s.default", path);
@@ -601,8 +605,7 @@ parse_one_limits(struct ctx *c, const char *path, const cJSON *j,
 	char p[512];
 	double d;
 
-	if (want(c, path, j, cJSON_IsObject(j), "an object") < 0 ||
-	    check_keys(c, path, j, keys) < 0)
+	if (want_object(c, path, j, keys) < 0)
 		return -1;
 	if (!allow_tools && cJSON_GetObjectItemCaseSensitive(j, "tools"))
 		return errat(c, path, "unknown key \"tools\"");
@@ -671,8 +674,7 @@ parse_consent(struct ctx *c, const cJSON *j, struct config *cf)
 	char p[512];
 	int i, k, n;
 
-	if (want(c, "corral.consent", j, cJSON_IsObject(j), "an object") < 0 ||
-	    check_keys(c, "corral.consent", j, keys) < 0)
+	if (want_object(c, "corral.consent", j, keys) < 0)
 		return -1;
 	if ((v = cJSON_GetObjectItemCaseSensitive(j, "channels"))) {
 		if (want(c, "corral.consent.channels", v, cJSON_IsArray(v),
@@ -781,8 +783,7 @@ parse_server(struct ctx *c, const char *top, const char *alias,
 	    has_control(alias))
 		return errat(c, path, "server names must be 1 to 64 characters "
 		    "without '/' or control characters");
-	if (want(c, path, j, cJSON_IsObject(j), "an object") < 0 ||
-	    check_keys(c, path, j, keys) < 0)
+	if (want_object(c, path, j, keys) < 0)
 		return -1;
 	if ((v = cJSON_GetObjectItemCaseSensitive(j, "type"))) {
 		snprintf(p, sizeof(p), "%s.type", path);
@@ -930,8 +931,7 @@ parse_corral(struct ctx *c, const cJSON *j, struct config *cf)
 	const cJSON *v, *w;
 	double d;
 
-	if (want(c, "corral", j, cJSON_IsObject(j), "an object") < 0 ||
-	    check_keys(c, "corral", j, keys) < 0)
+	if (want_object(c, "corral", j, keys) < 0)
 		return -1;
 	if ((v = cJSON_GetObjectItemCaseSensitive(j, "policy")) &&
 	    parse_policy(c, "corral.policy", v, &cf->policy) < 0)
@@ -944,9 +944,7 @@ parse_corral(struct ctx *c, const cJSON *j, struct config *cf)
 	if (cJSON_GetObjectItemCaseSensitive(j, "otel"))
 		return not_yet(c, "corral.otel", "otel");
 	if ((v = cJSON_GetObjectItemCaseSensitive(j, "naming"))) {
-		if (want(c, "corral.naming", v, cJSON_IsObject(v),
-		    "an object") < 0 ||
-		    check_keys(c, "corral.naming", v, nkeys) < 0)
+		if (want_object(c, "corral.naming", v, nkeys) < 0)
 			return -1;
 		if ((w = cJSON_GetObjectItemCaseSensitive(v, "separator"))) {
 			if (want(c, "corral.naming.separator", w,
@@ -965,9 +963,7 @@ parse_corral(struct ctx *c, const cJSON *j, struct config *cf)
 		cf->max_message = (size_t)d;
 	}
 	if ((v = cJSON_GetObjectItemCaseSensitive(j, "timeouts"))) {
-		if (want(c, "corral.timeouts", v, cJSON_IsObject(v),
-		    "an object") < 0 ||
-		    check_keys(c, "corral.timeouts", v, tkeys) < 0)
+		if (want_object(c, "corral.timeouts", v, tkeys) < 0)
 			return -1;
 		if ((w = cJSON_GetObjectItemCaseSensitive(v, "initialize")) &&
 		    get_seconds(c, "corral.timeouts.initialize", w,
@@ -1163,9 +1159,7 @@ config_parse(const char *text, size_t len, const char *dir,
 		return -1;
 	}
 	cf = config_new(dir);
-	if (want(&c, "(top level)", root, cJSON_IsObject(root),
-	    "an object") < 0 ||
-	    check_keys(&c, "(top level)", root, keys) < 0)
+	if (want_object(&c, "(top level)", root, keys) < 0)
 		goto bad;
 	if ((v = cJSON_GetObjectItemCaseSensitive(root, "mcpServers")) &&
 	    add_servers(&c, "mcpServers", v, cf) < 0)

@@ -961,7 +961,7 @@ $(flog b):0"
 	start_corral
 	initialize 2025-11-25 '{}'
 	# Both lines in one write: the cancel is read before the child answers.
-	send $'{"jsonrpc":"2.0","id":1,"method":"tasks/list"}\n{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":1}}'
+	send_once $'{"jsonrpc":"2.0","id":1,"method":"tasks/list"}\n{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":1}}'
 	wait_file "$(flog tasker)" '"method":"tasks/list"'
 	assert_equal "$(ask 2 tools/call '{"name":"tasker__job"}' 3)" \
 	    '{"jsonrpc":"2.0","id":2,"result":{"content":[{"type":"text","text":"job done"}]}}'

@@ -71,6 +71,13 @@ send() {
 	printf '%s\n' "$1" >&7
 }
 
+# Send lines in one write(2): bash's printf may flush at every newline,
+# cat of a small file writes it whole (atomic on a pipe up to PIPE_BUF).
+send_once() {
+	printf '%s\n' "$1" >"$BATS_TEST_TMPDIR/send_once"
+	cat "$BATS_TEST_TMPDIR/send_once" >&7
+}
+
 # Wait until $OUT has a line matching the extended regex $1 (timeout $2 s,
 # default 10). Prints nothing; fails with the output shown on timeout.
 wait_for() {

@@ -46,6 +46,8 @@ SERVER_SRC := $(filter-out tests/servers/fakelib.c,$(wildcard tests/servers/*.c)
 SERVERS := $(SERVER_SRC:%.c=$(B)/%)
 EXAMPLE_SRC := $(wildcard examples/*.c)
 EXAMPLES := $(EXAMPLE_SRC:%.c=$(B)/%)
+TOOL_SRC := $(wildcard tests/tools/*.c)
+TOOLS := $(TOOL_SRC:%.c=$(B)/%)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNITS := $(UNIT_SRC:%.c=$(B)/%)
 
@@ -66,10 +68,14 @@ $(B)/tests/servers/%: $(B)/tests/servers/%.o $(B)/tests/servers/fakelib.o
 $(B)/examples/%: $(B)/examples/%.o
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
 
+# Test tools that use corral's own modules (e.g. writing audit logs).
+$(B)/tests/tools/%: $(B)/tests/tools/%.o $(CORE_OBJ)
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+
 $(B)/tests/unit/%: $(B)/tests/unit/%.o $(CORE_OBJ)
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS) -lcmocka
 
-servers: $(SERVERS) $(EXAMPLES)
+servers: $(SERVERS) $(EXAMPLES) $(TOOLS)
 units: $(UNITS)
 
 deps:

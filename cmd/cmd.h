@@ -14,6 +14,7 @@ int cmd_run(int, char **);
 int cmd_doctor(int, char **);
 int cmd_pins(int, char **);
 int cmd_consent(int, char **);
+int cmd_audit(int, char **);
 
 struct broker;
 

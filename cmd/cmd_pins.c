@@ -78,6 +78,21 @@ wanted(const struct pinwork *w, struct broker *b, struct child *c,
 }
 
 static void
+audit_accept(struct broker *b, struct child *c, const char *tool,
+    const char *hash)
+{
+	cJSON *f = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(f, "server", c->conf->alias);
+	if (tool)
+		cJSON_AddStringToObject(f, "tool", tool);
+	cJSON_AddStringToObject(f, "change", "accepted");
+	cJSON_AddStringToObject(f, "sha256", hash);
+	cJSON_AddStringToObject(f, "by", "corral pins accept");
+	broker_audit(b, "pin", f);
+}
+
+static void
 inspect(struct broker *b, void *arg)
 {
 	struct pinwork *w = arg;
@@ -101,10 +116,13 @@ inspect(struct broker *b, void *arg)
 				    "changed\n", c->conf->alias);
 				diff_defs(cJSON_GetObjectItemCaseSensitive(old,
 				    "def"), c->server_def);
-				if (w->accept)
+				if (w->accept) {
 					pins_accept(&b->pins, c->conf->alias,
 					    NULL, c->server_def,
 					    c->server_hash);
+					audit_accept(b, c, NULL,
+					    c->server_hash);
+				}
 			}
 		}
 		for (e = map_first(&c->pins, &it); e;
@@ -121,9 +139,11 @@ inspect(struct broker *b, void *arg)
 			printf("%s: tool %s changed\n", c->conf->alias, e->key);
 			diff_defs(cJSON_GetObjectItemCaseSensitive(old, "def"),
 			    pi->def);
-			if (w->accept)
+			if (w->accept) {
 				pins_accept(&b->pins, c->conf->alias, e->key,
 				    pi->def, pi->hash);
+				audit_accept(b, c, e->key, pi->hash);
+			}
 		}
 	}
 	if (w->accept && w->changed) {

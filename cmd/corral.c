@@ -25,6 +25,12 @@ static const struct {
 	{ "pins", cmd_pins, "pins accept [-c file] name | --all" },
 	{ "consent", cmd_consent, "consent list [--json]" },
 	{ "consent", cmd_consent, "consent revoke name | --all" },
+	{ "audit", cmd_audit,
+	    "audit verify [-c file] [--key file] [--file path | file ...]" },
+	{ "audit", cmd_audit,
+	    "audit tail [-c file] [-f] [-n count] [--json] [--file path]" },
+	{ "audit", cmd_audit,
+	    "audit stats [-c file] [--since duration] [--json] [--file path]" },
 	{ NULL, NULL, NULL }
 };
 

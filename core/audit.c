@@ -269,6 +269,19 @@ key_make(const char *dir, const char *path, unsigned char *key, char **err)
 }
 
 int
+audit_key_read(const char *path, unsigned char key[AUDIT_KEY_LEN],
+    char **err)
+{
+	int r = key_read(path, key, err);
+
+	if (r == 1) {
+		*err = xasprintf("%s: no such file", path);
+		r = -1;
+	}
+	return r;
+}
+
+int
 audit_key_load(const char *dir, unsigned char key[AUDIT_KEY_LEN], int create,
     char **err)
 {
@@ -443,7 +456,8 @@ audit_open(const char *dir, const char *file, const struct audit_opts *opts,
 	a->file = xstrdup(file);
 	a->path = xasprintf("%s/%s", dir, file);
 	a->synced = mono_now();
-	if (audit_key_load(dir, a->key, 1, err) < 0 || file_open(a, err) < 0 ||
+	if (audit_key_load(a->opts.key_dir ? a->opts.key_dir : dir, a->key, 1,
+	    err) < 0 || file_open(a, err) < 0 ||
 	    resume(a, err) < 0) {
 		audit_close(a);
 		return NULL;
@@ -701,6 +715,7 @@ struct verify {
 	int started;		/* the chain has begun */
 	long long seq;
 	char mac[AUDIT_MAC_HEX + 1];
+	const char *prev;	/* the file before this one, for messages */
 };
 
 /* Record the first bad record; returns -1. */
@@ -753,11 +768,13 @@ verify_line(struct verify *v, const char *file, int idx, long ln,
 		v->seq = r.seq - 1;
 		v->out->anchored = 1;
 	} else if (rot && strcmp(pm->valuestring, v->mac) != 0) {
-		cJSON *f = cJSON_GetObjectItemCaseSensitive(r.j, "file");
+		/* The rotate record's file member names the file as it was
+		   called then; later rotations renamed it. */
+		const char *p = v->prev ? strrchr(v->prev, '/') : NULL;
 
-		bad(v, file, ln, "missing rotated file (the rotate record "
-		    "names %s, whose last record does not end the file "
-		    "before)", cJSON_IsString(f) ? f->valuestring : "none");
+		bad(v, file, ln, "prev_mac is not the last mac of %s "
+		    "(missing rotated file, or records cut from its end)",
+		    p ? p + 1 : v->prev ? v->prev : "the file before");
 		cJSON_Delete(r.j);
 		return -1;
 	} else if (!rot && ln == 1 && idx > 0)
@@ -787,6 +804,35 @@ verify_line(struct verify *v, const char *file, int idx, long ln,
 	return 0;
 }
 
+/* Could the unterminated last line l (n bytes) be the next record cut
+   short by a crash? write(2) may stop anywhere, so the fragment must begin
+   as the next record does; a whole record that lost only its newline must
+   verify. Some file systems leave zero bytes instead. Anything else was
+   put there. */
+static int
+cut_short(const struct verify *v, const char *l, size_t n)
+{
+	char head[64], want[AUDIT_MAC_HEX + 1];
+	size_t hn, i;
+	struct rec r;
+	int ok;
+
+	if (rec_parse(l, n, &r) == NULL) {
+		mac_compute(v->key, v->mac, l, n - MAC_SUFFIX_LEN, 1, want);
+		ok = r.bad == NULL && r.seq == v->seq + 1 &&
+		    CRYPTO_memcmp(want, r.mac, AUDIT_MAC_HEX) == 0;
+		cJSON_Delete(r.j);
+		return ok;
+	}
+	hn = (size_t)snprintf(head, sizeof(head), "{\"v\":1,\"seq\":%lld,"
+	    "\"ts\":\"", v->seq + 1);
+	if (memcmp(l, head, n < hn ? n : hn) == 0)
+		return 1;
+	for (i = 0; i < n && l[i] == '\0'; i++)
+		;
+	return i == n;
+}
+
 /* Check every line of file number idx; newest is set for the last file,
    the only one that may end in a record cut short by a crash. */
 static int
@@ -810,6 +856,11 @@ verify_file(struct verify *v, const char *file, int idx, int newest)
 				    "rotated file");
 				break;
 			}
+			if (!cut_short(v, l, (size_t)n)) {
+				r = bad(v, file, ln, "unterminated last line "
+				    "that is not a record cut short");
+				break;
+			}
 			v->out->torn = 1;
 			v->out->file = file;
 			v->out->line = ln;
@@ -823,6 +874,7 @@ verify_file(struct verify *v, const char *file, int idx, int newest)
 		r = bad(v, file, 0, "read error");
 	else if (r == 0 && ln == 0 && !newest)
 		r = bad(v, file, 0, "empty rotated file");
+	v->prev = file;
 	free(l);
 	fclose(fp);
 	return r;

@@ -38,8 +38,9 @@
    Limits. Only the key holder can forge records, but anyone who can write
    the file can cut records off its end undetectably; anchoring the last mac
    elsewhere is the remedy. A line cut short by a crash (no '\n' at the end
-   of the newest file) is reported apart from tampering, and audit_open
-   removes it before appending. */
+   of the newest file) is reported apart from tampering when it begins as
+   the next record would, {"v":1,"seq":<next>,"ts":", or is zero bytes;
+   audit_open removes it before appending. */
 #ifndef CORRAL_AUDIT_H
 #define CORRAL_AUDIT_H
 
@@ -63,6 +64,7 @@ struct audit_opts {
 	enum audit_fsync fsync;
 	off_t max_bytes;	/* rotate beyond this size; 0 = never rotate */
 	int keep;		/* rotated files kept (<file>.1 ..), at least 1 */
+	const char *key_dir;	/* where audit.key is; NULL: beside the log */
 };
 
 struct audit;
@@ -88,6 +90,10 @@ struct audit_report {
    set (caller frees). */
 int audit_key_load(const char *dir, unsigned char key[AUDIT_KEY_LEN],
     int create, char **err);
+
+/* Load the key file at path, with the same checks. For verifiers. */
+int audit_key_read(const char *path, unsigned char key[AUDIT_KEY_LEN],
+    char **err);
 
 /* Open <dir>/<file> for appending (dir made 0700 if missing, file 0600),
    loading or creating the key and resuming seq and the chain from the last

@@ -1,7 +1,10 @@
 /* The broker: the host session, method dispatch, and routing between the
    host and the children. Messages are forwarded by changing only the spans
    that must change (ids, tokens, names); the rest is copied as it came. */
+#include <sys/wait.h>
+
 #include <errno.h>
+#include <math.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -21,6 +24,37 @@
 #define BAD_LINES_MAX 1000	/* consecutive non-JSON lines before cut-off */
 #define PAGES_MAX 1000		/* list pages followed per child and kind */
 #define RELIST_DELAY 0.02	/* list_changed debounce */
+
+/* How a host request ended, for the audit log. */
+enum outcome { OUT_NONE = 0, OUT_OK, OUT_TOOL_ERROR, OUT_RPC_ERROR,
+	OUT_TRANSPORT, OUT_TIMEOUT, OUT_CANCELLED, OUT_DENIED };
+static const char *const answer_short[] = { "deny", "once", "session",
+	"always" };
+static const char *const outcome_name[] = { "", "ok", "tool_error",
+	"rpc_error", "transport_error", "timeout", "cancelled", "denied" };
+
+/* One host request on its way to the audit log. */
+struct arec {
+	char *id;
+	size_t idlen;
+	char *method;
+	double t0;
+	size_t bytes_in;
+	int server;		/* child that served it, or -1 */
+	char *tool, *name;	/* tools/call: the child's name, the host's */
+	const char *what;	/* "prompt" or "uri" */
+	char *target;
+	char *decision, *by;
+	cJSON *args;		/* as captured */
+	/* spans, when corral.otel is set */
+	char trace[OTEL_TRACE_HEX + 1];
+	char span[OTEL_SPAN_HEX + 1];		/* corral's, for the request */
+	char parent[OTEL_SPAN_HEX + 1];		/* the host's, or "" */
+	int flags;
+	uint64_t start_ns;
+	char cspan[OTEL_SPAN_HEX + 1];		/* the forwarded request's */
+	uint64_t cstart_ns, cend_ns;
+};
 
 /* One host request being dispatched. */
 struct rctx {
@@ -51,6 +85,8 @@ static void host_flush(struct broker *);
 static void notify_lists(struct broker *, int mask);
 static void hreq_free(struct broker *, struct hreq *);
 static void host_now_ready(struct broker *);
+static void arec_answer(struct broker *, const char *id, size_t idlen,
+    int outcome, int code, size_t bytes_out);
 
 static const char *const list_method[CAT_NKINDS] = {
 	"tools/list", "prompts/list", "resources/list",
@@ -119,8 +155,10 @@ host_flush(struct broker *b)
 		if (n < 0) {
 			/* The host went away; nothing more can reach it. */
 			buf_reset(&b->host_out);
-			if (!b->stopping)
+			if (!b->stopping) {
+				b->stop_reason = "the host stopped reading";
 				broker_shutdown(b);
+			}
 			break;
 		}
 		buf_consume(&b->host_out, n);
@@ -195,6 +233,7 @@ respond_raw(struct broker *b, struct batch *bt, const char *id, size_t idlen,
 	buf_adds(&o, ",\"result\":");
 	buf_add(&o, result, rlen);
 	buf_add(&o, "}", 1);
+	arec_answer(b, id, idlen, OUT_OK, 0, buf_used(&o));
 	deliver(b, bt, buf_head(&o), buf_used(&o));
 	buf_free(&o);
 }
@@ -236,6 +275,10 @@ respond_error(struct broker *b, struct batch *bt, const char *id,
 	buf_adds(&o, s);
 	buf_add(&o, "}", 1);
 	cJSON_free(s);
+	if (id)
+		arec_answer(b, id, idlen, OUT_RPC_ERROR, code, buf_used(&o));
+	else
+		b->hint = OUT_NONE;
 	deliver(b, bt, buf_head(&o), buf_used(&o));
 	buf_free(&o);
 }
@@ -330,6 +373,330 @@ child_error_data(struct child *c)
 	return d;
 }
 
+/* --- the audit log ------------------------------------------------------ */
+
+void
+broker_audit(struct broker *b, const char *event, cJSON *fields)
+{
+	trail_event(b->trail, event, fields);
+}
+
+static void
+add_session(struct broker *b, cJSON *f)
+{
+	cJSON_AddStringToObject(f, "session", trail_session(b->trail));
+}
+
+static void
+add_ms(cJSON *f, const char *k, double seconds)
+{
+	cJSON_AddNumberToObject(f, k, floor(seconds * 1e6) / 1e3);
+}
+
+/* Start the record of a host request (again, after consent: the same). */
+static struct arec *
+arec_begin(struct broker *b, struct rctx *r)
+{
+	struct arec *a = map_get(&b->arecs, r->p + r->m.id.off, r->m.id.len);
+	cJSON *params;
+	const char *s;
+
+	if (a)
+		return a;
+	a = xcalloc(1, sizeof(*a));
+	a->id = span_dup(r->p, r->m.id);
+	a->idlen = r->m.id.len;
+	a->method = xstrdup(r->method);
+	a->t0 = mono_now();
+	a->bytes_in = r->m.all.len;
+	a->server = -1;
+	params = rctx_params(r);
+	if (strcmp(r->method, "tools/call") == 0) {
+		if ((s = param_str(r, "name")))
+			a->name = xstrdup(s);
+		a->args = trail_capture(b->trail,
+		    cJSON_GetObjectItemCaseSensitive(params, "arguments"));
+	} else if (strcmp(r->method, "prompts/get") == 0 &&
+	    (s = param_str(r, "name"))) {
+		a->what = "prompt";
+		a->target = xstrdup(s);
+	} else if (strncmp(r->method, "resources/", 10) == 0 &&
+	    (s = param_str(r, "uri"))) {
+		a->what = "uri";
+		a->target = xstrdup(s);
+	}
+	if (trail_otel(b->trail)) {
+		cJSON *meta = cJSON_GetObjectItemCaseSensitive(params, "_meta");
+		cJSON *tp = cJSON_GetObjectItemCaseSensitive(meta,
+		    "traceparent");
+
+		/* Continue the host's trace, or start one. */
+		a->flags = 1;
+		if (!cJSON_IsString(tp) || otel_traceparent_parse(
+		    tp->valuestring, a->trace, a->parent, &a->flags) < 0)
+			otel_ids_new(a->trace, a->span);
+		else
+			otel_ids_new(NULL, a->span);
+		a->start_ns = otel_now_ns();
+	}
+	map_put(&b->arecs, a->id, a->idlen, a);
+	return a;
+}
+
+static struct arec *
+arec_of(struct broker *b, struct rctx *r)
+{
+	return map_get(&b->arecs, r->p + r->m.id.off, r->m.id.len);
+}
+
+static void
+arec_decide(struct broker *b, struct rctx *r, const char *decision,
+    const char *by)
+{
+	struct arec *a = arec_of(b, r);
+
+	if (a == NULL)
+		return;
+	free(a->decision);
+	free(a->by);
+	a->decision = xstrdup(decision);
+	a->by = xstrdup(by);
+}
+
+static void
+arec_free(struct arec *a)
+{
+	free(a->id);
+	free(a->method);
+	free(a->tool);
+	free(a->name);
+	free(a->target);
+	free(a->decision);
+	free(a->by);
+	cJSON_Delete(a->args);
+	free(a);
+}
+
+/* The spans of a finished request: the forwarded one, then corral's. */
+static void
+arec_spans(struct broker *b, struct arec *a, int outcome, int code)
+{
+	struct child *c = child_of(b, a->server);
+	int call = strcmp(a->method, "tools/call") == 0;
+	const char *target = call ? a->name : a->target;
+	struct otel_span sp;
+	uint64_t now = otel_now_ns();
+	int k;
+
+	for (k = a->cspan[0] ? 0 : 1; k < 2; k++) {
+		memset(&sp, 0, sizeof(sp));
+		memcpy(sp.trace_id, a->trace, sizeof(sp.trace_id));
+		sp.attrs = cJSON_CreateObject();
+		cJSON_AddStringToObject(sp.attrs, "mcp.method.name", a->method);
+		cJSON_AddStringToObject(sp.attrs, "mcp.session.id",
+		    trail_session(b->trail));
+		if (c)
+			cJSON_AddStringToObject(sp.attrs, "mcp.server",
+			    c->conf->alias);
+		if (k == 0) {
+			/* CLIENT: what the child was asked, by its names. */
+			memcpy(sp.span_id, a->cspan, sizeof(sp.span_id));
+			memcpy(sp.parent_id, a->span, sizeof(sp.parent_id));
+			sp.kind = OTEL_KIND_CLIENT;
+			sp.start_ns = a->cstart_ns;
+			sp.end_ns = a->cend_ns ? a->cend_ns : now;
+			target = call ? a->tool : a->target;
+		} else {
+			memcpy(sp.span_id, a->span, sizeof(sp.span_id));
+			memcpy(sp.parent_id, a->parent, sizeof(sp.parent_id));
+			sp.kind = OTEL_KIND_SERVER;
+			sp.start_ns = a->start_ns;
+			sp.end_ns = now;
+			target = call ? a->name : a->target;
+		}
+		if (call && target)
+			cJSON_AddStringToObject(sp.attrs, "gen_ai.tool.name",
+			    target);
+		sp.name = target ? xasprintf("%s %s", a->method, target) :
+		    xstrdup(a->method);
+		if (outcome == OUT_OK) {
+			sp.status = OTEL_STATUS_OK;
+		} else {
+			sp.status = OTEL_STATUS_ERROR;
+			sp.message = xstrdup(outcome_name[outcome]);
+			if (outcome == OUT_RPC_ERROR) {
+				char n[16];
+
+				snprintf(n, sizeof(n), "%d", code);
+				cJSON_AddStringToObject(sp.attrs, "error.type",
+				    n);
+				cJSON_AddNumberToObject(sp.attrs,
+				    "rpc.jsonrpc.error_code", code);
+			} else {
+				cJSON_AddStringToObject(sp.attrs, "error.type",
+				    outcome_name[outcome]);
+			}
+		}
+		if (k == 1 && a->decision)
+			cJSON_AddStringToObject(sp.attrs, "corral.decision",
+			    a->decision);
+		trail_span(b->trail, &sp);
+	}
+}
+
+static void
+arec_write(struct broker *b, struct arec *a, int outcome, int code,
+    size_t bytes_out)
+{
+	int call = strcmp(a->method, "tools/call") == 0;
+	cJSON *f = cJSON_CreateObject();
+	struct child *c = child_of(b, a->server);
+	char *id = xstrndup(a->id, a->idlen);
+
+	add_session(b, f);
+	cJSON_AddStringToObject(f, "id", id);
+	free(id);
+	if (!call)
+		cJSON_AddStringToObject(f, "method", a->method);
+	if (c)
+		cJSON_AddStringToObject(f, "server", c->conf->alias);
+	if (call && a->tool)
+		cJSON_AddStringToObject(f, "tool", a->tool);
+	if (call && a->name)
+		cJSON_AddStringToObject(f, "name", a->name);
+	if (a->what)
+		cJSON_AddStringToObject(f, a->what, a->target);
+	if (a->decision) {
+		cJSON_AddStringToObject(f, "decision", a->decision);
+		cJSON_AddStringToObject(f, "by", a->by);
+	}
+	cJSON_AddStringToObject(f, "outcome", outcome_name[outcome]);
+	if (outcome == OUT_RPC_ERROR)
+		cJSON_AddNumberToObject(f, "code", code);
+	add_ms(f, "latency_ms", mono_now() - a->t0);
+	cJSON_AddNumberToObject(f, "bytes_in", (double)a->bytes_in);
+	cJSON_AddNumberToObject(f, "bytes_out", (double)bytes_out);
+	if (call) {
+		cJSON_AddNumberToObject(f, "tokens",
+		    (double)((a->bytes_in + bytes_out) / 4));
+		if (a->args) {
+			cJSON_AddItemToObject(f, "args", a->args);
+			a->args = NULL;
+		}
+	}
+	trail_event(b->trail, call ? "call" : "request", f);
+	b->nanswered++;
+	if (a->start_ns)
+		arec_spans(b, a, outcome, code);
+}
+
+/* The host gets its answer (or, cancelled, none): the record is done.
+   b->hint, when set, says better than the answer's shape how it ended. */
+static void
+arec_answer(struct broker *b, const char *id, size_t idlen, int outcome,
+    int code, size_t bytes_out)
+{
+	struct arec *a;
+
+	if (b->hint) {
+		outcome = b->hint;
+		b->hint = OUT_NONE;
+	}
+	if (b->arec_skip || (a = map_del(&b->arecs, id, idlen)) == NULL)
+		return;
+	arec_write(b, a, outcome, code, bytes_out);
+	arec_free(a);
+}
+
+/* What a child's response says of how the request went. */
+static int
+child_outcome(const char *p, const struct jmsg *m, int *code)
+{
+	struct jspan v;
+
+	*code = 0;
+	if (m->error.len) {
+		if (json_member(p, m->error, "code", &v) == 1 &&
+		    json_type(p, v) == JT_NUMBER)
+			*code = (int)strtol(p + v.off, NULL, 10);
+		return OUT_RPC_ERROR;
+	}
+	if (json_member(p, m->result, "isError", &v) == 1 && v.len == 4 &&
+	    memcmp(p + v.off, "true", 4) == 0)
+		return OUT_TOOL_ERROR;
+	return OUT_OK;
+}
+
+static const char *
+sandbox_summary(const struct sandbox_conf *sb, char *out, size_t n)
+{
+	if (sb->profile_none)
+		snprintf(out, n, "none");
+	else
+		snprintf(out, n, "%s net=%s ro=%d rw=%d home=%s seccomp=%s",
+		    sandbox_backend(), sb->net_full ? "full" : "none", sb->nro,
+		    sb->nrw, sb->home_ephemeral ? "ephemeral" : "private",
+		    sb->seccomp_off ? "off" : "on");
+	return out;
+}
+
+void
+broker_audit_spawn(struct broker *b, struct child *c)
+{
+	cJSON *f = cJSON_CreateObject(), *argv;
+	char sb[160];
+	int i;
+
+	cJSON_AddStringToObject(f, "server", c->conf->alias);
+	cJSON_AddNumberToObject(f, "pid", (double)c->proc.pid);
+	argv = cJSON_AddArrayToObject(f, "argv");
+	for (i = 0; c->conf->argv[i]; i++)
+		cJSON_AddItemToArray(argv,
+		    cJSON_CreateString(c->conf->argv[i]));
+	cJSON_AddStringToObject(f, "sandbox",
+	    sandbox_summary(&c->conf->sandbox, sb, sizeof(sb)));
+	trail_event(b->trail, "child_spawn", f);
+}
+
+void
+broker_audit_spawn_failed(struct broker *b, struct child *c,
+    const char *why)
+{
+	cJSON *f = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(f, "server", c->conf->alias);
+	cJSON_AddStringToObject(f, "error", why);
+	trail_event(b->trail, "spawn_error", f);
+}
+
+void
+broker_audit_exit(struct broker *b, struct child *c, int status)
+{
+	cJSON *f = cJSON_CreateObject(), *t;
+	const char *sig;
+	int i;
+
+	cJSON_AddStringToObject(f, "server", c->conf->alias);
+	cJSON_AddNumberToObject(f, "pid", (double)c->proc.pid);
+	if (WIFEXITED(status)) {
+		cJSON_AddNumberToObject(f, "status", WEXITSTATUS(status));
+	} else if (WIFSIGNALED(status)) {
+		sig = sigabbrev_np(WTERMSIG(status));
+		if (sig)
+			cJSON_AddStringToObject(f, "signal", sig);
+		else
+			cJSON_AddNumberToObject(f, "signal", WTERMSIG(status));
+	}
+	t = cJSON_AddArrayToObject(f, "stderr");
+	for (i = 0; i < TAIL_LINES; i++) {
+		char *l = c->tail[(c->tail_next + i) % TAIL_LINES];
+
+		if (l)
+			cJSON_AddItemToArray(t, cJSON_CreateString(l));
+	}
+	trail_event(b->trail, "child_exit", f);
+}
+
 /* --- forwarding host requests -------------------------------------------- */
 
 static void
@@ -352,6 +719,7 @@ hreq_timeout(struct broker *b, struct hreq *h, const char *why)
 		cJSON_AddStringToObject(d, "server", c->conf->alias);
 	cJSON_AddStringToObject(d, "method", h->method);
 	msg = xasprintf("%s: %s", c ? c->conf->alias : "corral", why);
+	b->hint = OUT_TIMEOUT;
 	respond_error(b, h->batch, h->id, h->idlen, RPC_REQUEST_TIMEOUT, msg,
 	    d);
 	free(msg);
@@ -454,16 +822,58 @@ static void
 forward(struct broker *b, struct rctx *r, struct child *c,
     const struct jspan *name, const char *newname)
 {
-	struct jedit ed[4];
+	struct jedit ed[5];
 	struct jspan tok;
 	struct hreq *h;
 	struct preq *pq;
 	char idtxt[32], toktxt[32], *quoted = NULL;
 	struct buf out;
+	struct arec *a;
+	char tptxt[OTEL_TRACEPARENT_LEN + 1], *tpq = NULL;
 	int ne = 0, k;
 	double idle;
 
+	if ((a = arec_of(b, r)) != NULL) {
+		a->server = c->idx;
+		if (name && newname && strcmp(r->method, "tools/call") == 0) {
+			free(a->tool);
+			a->tool = xstrdup(newname);
+		}
+	}
+	if (a && a->start_ns && c->state == CH_READY) {
+		/* The child's part is a span of its own; it learns it from
+		   _meta.traceparent, which replaces the host's. */
+		struct jspan meta, tp, first;
+		size_t pos = 0;
+
+		otel_ids_new(NULL, a->cspan);
+		a->cstart_ns = otel_now_ns();
+		otel_traceparent_format(tptxt, a->trace, a->cspan, a->flags);
+		if (r->m.params.len && json_member(r->p, r->m.params, "_meta",
+		    &meta) == 1 && json_type(r->p, meta) == JT_OBJECT) {
+			if (json_member(r->p, meta, "traceparent", &tp) == 1) {
+				tpq = xasprintf("\"%s\"", tptxt);
+				ed[ne++] = (struct jedit){ tp.off, tp.len, tpq,
+				    strlen(tpq) };
+			} else {
+				pos = 0;
+				tpq = xasprintf("\"traceparent\":\"%s\"%s",
+				    tptxt, json_iter(r->p, meta, &pos, NULL,
+				    &first) ? "," : "");
+				ed[ne++] = (struct jedit){ meta.off + 1, 0, tpq,
+				    strlen(tpq) };
+			}
+		} else if (r->m.params.len && json_member(r->p, r->m.params,
+		    "_meta", &meta) != 1) {
+			tpq = xasprintf("\"_meta\":{\"traceparent\":\"%s\"}%s",
+			    tptxt, json_iter(r->p, r->m.params, &pos, NULL,
+			    &first) ? "," : "");
+			ed[ne++] = (struct jedit){ r->m.params.off + 1, 0, tpq,
+			    strlen(tpq) };
+		}
+	}
 	if (c->state != CH_READY) {
+		b->hint = OUT_TRANSPORT;
 		respond_error(b, r->bt, r->p + r->m.id.off, r->m.id.len,
 		    RPC_CONNECTION_CLOSED, "server is not running",
 		    child_error_data(c));
@@ -518,6 +928,7 @@ forward(struct broker *b, struct rctx *r, struct child *c,
 	buf_init(&out, 0);
 	json_splice(&out, r->p + r->m.all.off, r->m.all.len, ed, ne);
 	cJSON_free(quoted);
+	free(tpq);
 	pq = xcalloc(1, sizeof(*pq));
 	pq->cid = h->cid;
 	pq->h = h;
@@ -525,6 +936,7 @@ forward(struct broker *b, struct rctx *r, struct child *c,
 	if (child_send(c, buf_head(&out), buf_used(&out)) < 0) {
 		buf_free(&out);
 		free(pq);
+		b->hint = OUT_TRANSPORT;
 		respond_error(b, h->batch, h->id, h->idlen, RPC_INTERNAL_ERROR,
 		    "server is not reading its input", child_error_data(c));
 		hreq_free(b, h);
@@ -742,15 +1154,33 @@ clear_pins(struct map *m)
 		pinfo_free(map_del(m, e->key, e->klen));
 }
 
-/* Check every tool definition against its pin (trust on first use). */
+static void
+audit_pin(struct broker *b, struct child *c, const char *tool,
+    const char *change, const char *hash)
+{
+	cJSON *f = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(f, "server", c->conf->alias);
+	if (tool)
+		cJSON_AddStringToObject(f, "tool", tool);
+	cJSON_AddStringToObject(f, "change", change);
+	cJSON_AddStringToObject(f, "sha256", hash);
+	if (strcmp(change, "accepted") == 0)
+		cJSON_AddStringToObject(f, "by", "consent");
+	trail_event(b->trail, "pin", f);
+}
+
+/* Check every tool definition against its pin (trust on first use). A
+   change is recorded once, not at every list refresh. */
 static void
 pin_tools(struct broker *b, struct child *c, const cJSON *items)
 {
 	const cJSON *t, *n;
-	struct pinfo *pi;
+	struct pinfo *pi, *was;
 	enum pin_status st;
+	struct map old = c->pins;
 
-	clear_pins(&c->pins);
+	map_init(&c->pins);
 	cJSON_ArrayForEach(t, items) {
 		n = cJSON_GetObjectItemCaseSensitive(t, "name");
 		if (!cJSON_IsString(n) || map_gets(&c->pins, n->valuestring))
@@ -765,8 +1195,16 @@ pin_tools(struct broker *b, struct child *c, const cJSON *items)
 			logmsg("[%s] tool %s changed since it was pinned; its "
 			    "calls need fresh consent (corral pins diff %s)",
 			    c->conf->alias, n->valuestring, c->conf->alias);
+		was = map_gets(&old, n->valuestring);
+		if (st == PIN_NEW)
+			audit_pin(b, c, n->valuestring, "first_seen", pi->hash);
+		else if (st == PIN_CHANGED && !(was && was->changed &&
+		    strcmp(was->hash, pi->hash) == 0))
+			audit_pin(b, c, n->valuestring, "changed", pi->hash);
 		map_puts(&c->pins, n->valuestring, pi);
 	}
+	clear_pins(&old);
+	map_free(&old);
 	pins_flush(b);
 }
 
@@ -775,13 +1213,21 @@ static void
 pin_server(struct broker *b, struct child *c)
 {
 	enum pin_status st;
+	char was[65];
+	int was_changed = c->server_changed;
 
+	memcpy(was, c->server_hash, sizeof(was));
 	cJSON_Delete(c->server_def);
 	c->server_def = pins_server_def(c->instructions, c->prompts_seen);
 	canon_hash(c->server_def, c->server_hash);
 	st = pins_check(&b->pins, c->conf->alias, NULL, c->server_def,
 	    c->server_hash);
 	c->server_changed = st == PIN_CHANGED;
+	if (st == PIN_NEW)
+		audit_pin(b, c, NULL, "first_seen", c->server_hash);
+	else if (st == PIN_CHANGED && !(was_changed &&
+	    strcmp(was, c->server_hash) == 0))
+		audit_pin(b, c, NULL, "changed", c->server_hash);
 	if (c->server_changed && !b->pins.corrupt)
 		logmsg("[%s] its instructions or prompts changed since they "
 		    "were pinned; its calls need fresh consent",
@@ -1121,6 +1567,22 @@ h_initialize(struct broker *b, struct rctx *r)
 	    cJSON_CreateObject();
 	info = cJSON_GetObjectItemCaseSensitive(rctx_params(r), "clientInfo");
 	b->client_info = info ? cJSON_Duplicate(info, 1) : NULL;
+	{
+		cJSON *f = cJSON_CreateObject(), *ci, *x;
+
+		add_session(b, f);
+		ci = cJSON_AddObjectToObject(f, "client");
+		if ((x = cJSON_GetObjectItemCaseSensitive(info, "name")) &&
+		    cJSON_IsString(x))
+			cJSON_AddStringToObject(ci, "name", x->valuestring);
+		if ((x = cJSON_GetObjectItemCaseSensitive(info, "version")) &&
+		    cJSON_IsString(x))
+			cJSON_AddStringToObject(ci, "version", x->valuestring);
+		cJSON_AddStringToObject(f, "protocol", b->host_version);
+		cJSON_AddStringToObject(f, "corral", CORRAL_VERSION);
+		cJSON_AddNumberToObject(f, "pid", (double)getpid());
+		trail_event(b->trail, "session_start", f);
+	}
 	b->init_req = hreq_new(b, r);
 	ev_timer_set(&b->init_timer, b->cf->t_initialize, 0);
 	ev_timer_start(b->loop, &b->init_timer);
@@ -1226,6 +1688,10 @@ gate_call(struct broker *b, struct rctx *r, const struct cat_entry *e)
 	d = policy_decide(&c->conf->policy, &b->cf->policy,
 	    c->conf->trust_annotations, e->orig, args, ann, &why);
 	if (d == DEC_DENY) {
+		text = xasprintf("policy deny (%s)", why);
+		arec_decide(b, r, "deny", text);
+		free(text);
+		b->hint = OUT_DENIED;
 		text = xasprintf("corral denied %s: the policy (%s) says deny. "
 		    "To allow it, change that policy in %s.", e->exposed, why,
 		    config_name(b));
@@ -1233,19 +1699,27 @@ gate_call(struct broker *b, struct rctx *r, const struct cat_entry *e)
 		free(text);
 		return 1;
 	}
-	if (d == DEC_ALLOW && !changed)
+	if (d == DEC_ALLOW && !changed) {
+		text = xasprintf("policy allow (%s)", why);
+		arec_decide(b, r, "allow", text);
+		free(text);
 		return 0;
+	}
 	key = xasprintf("%d\x1f%s\x1f%s", c->idx, e->orig, hash);
 	if (!changed && !map_gets(&b->session_ok, key)) {
 		/* The file is the truth: revocations apply at once. */
 		cJSON_Delete(b->consent);
 		consent_store_load(&b->consent);
 	}
-	known = !changed && (map_gets(&b->session_ok, key) ||
-	    consent_store_has(b->consent, c->conf->alias, e->orig, hash));
+	known = !changed && map_gets(&b->session_ok, key) ? 1 : !changed &&
+	    consent_store_has(b->consent, c->conf->alias, e->orig, hash) ? 2 :
+	    0;
 	free(key);
-	if (known)
+	if (known) {
+		arec_decide(b, r, "allow", known == 1 ? "consent session "
+		    "(remembered)" : "consent always (remembered)");
 		return 0;
+	}
 	h = hreq_new(b, r);
 	consent_ask(b, h, r->p + r->m.all.off, r->m.all.len, c->idx, e->orig,
 	    e->exposed, hash, changed, args, pi ? pi->def : e->def);
@@ -1317,6 +1791,8 @@ limit_check(struct broker *b, struct rctx *r, const struct cat_entry *e)
 			    e->exposed, tl->rate_text);
 	}
 	if (text) {
+		arec_decide(b, r, "deny", "limits");
+		b->hint = OUT_DENIED;
 		refuse_call(b, r->bt, r->p + r->m.id.off, r->m.id.len, text);
 		free(text);
 		return 1;
@@ -1336,6 +1812,8 @@ by_name(struct broker *b, struct rctx *r, int kind)
 {
 	const struct cat_entry *e;
 	struct jspan name;
+	const char *why;
+	struct arec *a;
 	char *n;
 
 	if (json_member(r->p, r->m.params, "name", &name) != 1 ||
@@ -1353,6 +1831,17 @@ by_name(struct broker *b, struct rctx *r, int kind)
 		return;
 	}
 	free(n);
+	if (kind == CAT_TOOLS && (a = arec_of(b, r)) != NULL) {
+		a->server = e->owner;
+		free(a->tool);
+		a->tool = xstrdup(e->orig);
+	}
+	if (kind == CAT_TOOLS && (why = trail_blocked(b->trail)) != NULL) {
+		arec_decide(b, r, "deny", "audit log unwritable");
+		b->hint = OUT_DENIED;
+		refuse_call(b, r->bt, r->p + r->m.id.off, r->m.id.len, why);
+		return;
+	}
 	if (kind == CAT_TOOLS) {
 		if (!r->consented && gate_call(b, r, e))
 			return;
@@ -1722,6 +2211,7 @@ host_cancel(struct broker *b, struct rctx *r)
 	h = map_get(&b->hreqs, r->p + rid.off, rid.len);
 	if (h == NULL || h == b->init_req)
 		return;	/* unknown, finished, or initialize: ignored */
+	arec_answer(b, h->id, h->idlen, OUT_CANCELLED, 0, 0);
 	if (h->gather) {
 		/* The fan-out finishes quietly; no answer goes out. */
 		h->gather->h = NULL;
@@ -1802,6 +2292,23 @@ creq_free(struct broker *b, struct creq *q)
 		map_deli(&b->creqs, q->hid);
 	if (q->ptok)
 		map_deli(&b->cptoks, q->ptok);
+	if (q->method) {
+		struct child *c = child_of(b, q->child);
+		cJSON *f = cJSON_CreateObject();
+
+		if (c)
+			cJSON_AddStringToObject(f, "server", c->conf->alias);
+		cJSON_AddStringToObject(f, "method", q->method);
+		cJSON_AddStringToObject(f, "outcome", q->outcome ?
+		    q->outcome : "cancelled");
+		if (q->outcome && strcmp(q->outcome, "rpc_error") == 0)
+			cJSON_AddNumberToObject(f, "code", q->code);
+		add_ms(f, "latency_ms", mono_now() - q->t0);
+		cJSON_AddNumberToObject(f, "bytes_in", (double)q->bytes_in);
+		cJSON_AddNumberToObject(f, "bytes_out", (double)q->bytes_out);
+		trail_event(b->trail, "relay", f);
+		free(q->method);
+	}
 	free(q->cid);
 	free(q->ptok_raw);
 	free(q);
@@ -1824,6 +2331,8 @@ host_response(struct broker *b, struct rctx *r)
 	if (end != r->p + r->m.id.off + r->m.id.len ||
 	    (q = map_geti(&b->creqs, id)) == NULL)
 		return;	/* unknown or late: dropped */
+	q->outcome = outcome_name[child_outcome(r->p, &r->m, &q->code)];
+	q->bytes_out = r->m.all.len;
 	if (q->done) {
 		q->done(b, q, r->p + r->m.all.off, r->m.all.len,
 		    r->m.result.len ? &r->m.result : NULL,
@@ -1883,10 +2392,24 @@ host_message_x(struct broker *b, const char *p, struct jspan v,
 	if (bt && !consented)
 		bt->waiting++;
 	if (map_get(&b->hreqs, p + r.m.id.off, r.m.id.len)) {
+		struct arec *a = xcalloc(1, sizeof(*a));
+
+		/* Recorded apart: the id's record is the one in progress. */
+		a->id = span_dup(p, r.m.id);
+		a->idlen = r.m.id.len;
+		a->method = xstrdup(r.method);
+		a->t0 = mono_now();
+		a->bytes_in = r.m.all.len;
+		a->server = -1;
+		b->arec_skip = 1;
 		rctx_error(b, &r, RPC_INVALID_REQUEST, "id is already in use "
 		    "by a request in progress");
+		b->arec_skip = 0;
+		arec_write(b, a, OUT_RPC_ERROR, RPC_INVALID_REQUEST, 0);
+		arec_free(a);
 		goto out;
 	}
+	arec_begin(b, &r);
 	for (mt = methods; mt->name; mt++)
 		if (strcmp(mt->name, r.method) == 0)
 			break;
@@ -2058,6 +2581,7 @@ host_rd_cb(struct ev_loop *loop, ev_io *w, int revents)
 		if (n <= 0) {
 			ev_io_stop(loop, w);
 			b->host_eof = 1;
+			b->stop_reason = "the host closed its input";
 			/* Lines held back behind initialize are handled
 			   first; resume_cb shuts down after them. */
 			if (b->init_req == NULL)
@@ -2194,6 +2718,8 @@ child_response(struct broker *b, struct child *c, const char *p,
 	struct jedit ed;
 	struct buf o;
 	char *key;
+	int outcome, code;
+	struct arec *a;
 
 	if (json_type(p, m->id) == JT_STRING)
 		key = json_strdup(p, m->id, NULL);
@@ -2210,6 +2736,7 @@ child_response(struct broker *b, struct child *c, const char *p,
 		    "\"%s\"", h->lim_tool ? h->lim_tool : "the tool",
 		    m->all.len, h->max_bytes, c->conf->alias);
 
+		b->hint = OUT_TOOL_ERROR;
 		refuse_call(b, h->batch, h->id, h->idlen, text);
 		free(text);
 		hreq_free(b, h);
@@ -2225,6 +2752,10 @@ child_response(struct broker *b, struct child *c, const char *p,
 		    h->idlen };
 		buf_init(&o, 0);
 		json_splice(&o, p + m->all.off, m->all.len, &ed, 1);
+		outcome = child_outcome(p, m, &code);
+		if ((a = map_get(&b->arecs, h->id, h->idlen)) != NULL)
+			a->cend_ns = otel_now_ns();
+		arec_answer(b, h->id, h->idlen, outcome, code, buf_used(&o));
 		deliver(b, h->batch, buf_head(&o), buf_used(&o));
 		buf_free(&o);
 		hreq_free(b, h);
@@ -2319,11 +2850,22 @@ child_request_forward(struct broker *b, struct child *c, const char *p,
 	int ne = 0, k;
 
 	if (why) {
+		cJSON *f = cJSON_CreateObject();
+
 		reply_child_error(c, p, m->id, RPC_METHOD_NOT_FOUND,
 		    why[0] ? why : "Method not found");
+		cJSON_AddStringToObject(f, "server", c->conf->alias);
+		cJSON_AddStringToObject(f, "method", method);
+		cJSON_AddStringToObject(f, "outcome", "denied");
+		cJSON_AddStringToObject(f, "why", why);
+		cJSON_AddNumberToObject(f, "bytes_in", (double)m->all.len);
+		trail_event(b->trail, "relay", f);
 		return;
 	}
 	q = xcalloc(1, sizeof(*q));
+	q->method = xstrdup(method);
+	q->t0 = mono_now();
+	q->bytes_in = m->all.len;
 	q->hid = b->next_hid++;
 	q->child = c->idx;
 	q->gen = c->gen;
@@ -2524,6 +3066,7 @@ child_cancelled(struct broker *b, struct child *c, const char *p,
 		cJSON_Delete(pp);
 	}
 	notify_host(b, "notifications/cancelled", params);
+	found->outcome = "cancelled";
 	creq_free(b, found);
 }
 
@@ -2637,6 +3180,7 @@ broker_child_oversize(struct broker *b, struct child *c, size_t bytes)
 		    (double)b->cf->max_message);
 		msg = xasprintf("the response of server %s was larger than "
 		    "max_message", c->conf->alias);
+		b->hint = OUT_TRANSPORT;
 		respond_error(b, pq->h->batch, pq->h->id, pq->h->idlen,
 		    RPC_INTERNAL_ERROR, msg, d);
 		free(msg);
@@ -2666,10 +3210,14 @@ broker_child_gone(struct broker *b, struct child *c)
 	while ((e = map_first(&c->pending, &it)) != NULL) {
 		pq = map_del(&c->pending, e->key, e->klen);
 		if (pq->h) {
+			b->hint = OUT_TRANSPORT;
 			if (!b->stopping)
 				respond_error(b, pq->h->batch, pq->h->id,
 				    pq->h->idlen, RPC_CONNECTION_CLOSED, msg,
 				    child_error_data(c));
+			else
+				arec_answer(b, pq->h->id, pq->h->idlen,
+				    OUT_TRANSPORT, 0, 0);
 			hreq_free(b, pq->h);
 		} else if (pq->done == gather_cb) {
 			struct gather *g = pq->arg;
@@ -2693,8 +3241,10 @@ broker_child_gone(struct broker *b, struct child *c)
 		}
 		drop[n++] = q;
 	}
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
+		drop[i]->outcome = "transport_error";
 		creq_free(b, drop[i]);
+	}
 	free(drop);
 	/* Forget its tasks. */
 	do {
@@ -2727,8 +3277,11 @@ signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
 	(void)revents;
 	if (w->signum == SIGHUP)
 		return;	/* reload arrives with its own change */
-	if (!b->stopping)
+	if (!b->stopping) {
 		logmsg("signal %d: shutting down", w->signum);
+		b->stop_reason = w->signum == SIGTERM ? "signal TERM" :
+		    "signal INT";
+	}
 	broker_shutdown(b);
 }
 
@@ -2755,6 +3308,9 @@ broker_new(struct ev_loop *loop, struct config *cf, host_sink sink,
 	map_init(&b->tasks);
 	map_init(&b->prompts);
 	map_init(&b->session_ok);
+	map_init(&b->arecs);
+	b->t0 = mono_now();
+	b->trail = trail_new(loop, cf);
 	pins_load(&b->pins);
 	if (b->pins.corrupt)
 		logmsg("pins: %s; every tool counts as changed and needs "
@@ -2806,6 +3362,17 @@ broker_start(struct broker *b)
 {
 	int i;
 
+	cJSON *f = cJSON_CreateObject(), *sv;
+
+	if (b->cf->path) {
+		cJSON_AddStringToObject(f, "path", b->cf->path);
+		cJSON_AddStringToObject(f, "sha256", b->cf->sha256);
+	}
+	sv = cJSON_AddArrayToObject(f, "servers");
+	for (i = 0; i < b->nchildren; i++)
+		cJSON_AddItemToArray(sv,
+		    cJSON_CreateString(b->children[i].conf->alias));
+	trail_event(b->trail, "config_load", f);
 	if (b->sink == NULL)
 		ev_io_start(b->loop, &b->host_rd);
 	for (i = 0; i < b->nchildren; i++)
@@ -2903,6 +3470,25 @@ broker_free(struct broker *b)
 		hreq_free(b, e->val);
 	while ((e = map_first(&b->creqs, &it)) != NULL)
 		creq_free(b, e->val);
+	/* What never got an answer ended with the session. */
+	while ((e = map_first(&b->arecs, &it)) != NULL) {
+		struct arec *a = map_del(&b->arecs, e->key, e->klen);
+
+		arec_write(b, a, OUT_CANCELLED, 0, 0);
+		arec_free(a);
+	}
+	map_free(&b->arecs);
+	if (b->initialized) {
+		cJSON *f = cJSON_CreateObject();
+
+		add_session(b, f);
+		cJSON_AddStringToObject(f, "reason", b->stop_reason ?
+		    b->stop_reason : "shutdown");
+		cJSON_AddNumberToObject(f, "requests", (double)b->nanswered);
+		add_ms(f, "duration_ms", mono_now() - b->t0);
+		trail_event(b->trail, "session_end", f);
+	}
+	trail_free(b->trail);
 	ev_timer_stop(b->loop, &b->init_timer);
 	ev_timer_stop(b->loop, &b->list_timer);
 	ev_timer_stop(b->loop, &b->resume_timer);
@@ -2974,9 +3560,13 @@ broker_consent_answer(struct broker *b, int child, const char *tool,
 	struct child *c = &b->children[child];
 	struct pinfo *pi;
 	char *key, *err = NULL;
+	cJSON *f = cJSON_CreateObject();
 
-	(void)via;
-	(void)exposed;
+	cJSON_AddStringToObject(f, "server", c->conf->alias);
+	cJSON_AddStringToObject(f, "tool", tool);
+	cJSON_AddStringToObject(f, "answer", answer_short[answer]);
+	cJSON_AddStringToObject(f, "channel", via ? via : "none");
+	trail_event(b->trail, "consent_answer", f);
 	if (answer != ANS_SESSION && answer != ANS_ALWAYS)
 		return;
 	/* Approving a changed definition for longer than once accepts it.
@@ -2989,12 +3579,14 @@ broker_consent_answer(struct broker *b, int child, const char *tool,
 				pins_accept(&b->pins, c->conf->alias, tool,
 				    pi->def, pi->hash);
 			pi->changed = 0;
+			audit_pin(b, c, tool, "accepted", pi->hash);
 		}
 		if (c->server_changed && c->server_def) {
 			if (!b->pins.corrupt)
 				pins_accept(&b->pins, c->conf->alias, NULL,
 				    c->server_def, c->server_hash);
 			c->server_changed = 0;
+			audit_pin(b, c, NULL, "accepted", c->server_hash);
 		}
 		if (b->pins.corrupt)
 			logmsg("pins: the store is unreadable, so this approval "
@@ -3032,8 +3624,21 @@ broker_consent_resume(struct broker *b, struct hreq *h, const char *msg,
 	const char *why;
 	char *text, *tool = NULL;
 	struct jspan name;
+	struct arec *a;
 
+	a = map_get(&b->arecs, h->id, h->idlen);
+	if (a) {
+		free(a->decision);
+		free(a->by);
+		a->decision = xstrdup(answer == ANS_DENY ? "deny" : "allow");
+		a->by = via == NULL ? xstrdup(changed ? "consent: definition "
+		    "changed, no way to ask" : "consent: no way to ask") :
+		    strcmp(via, "timeout") == 0 ? xstrdup("consent: no answer "
+		    "in time") : xasprintf("consent %s (%s)",
+		    answer_short[answer], via);
+	}
 	if (answer == ANS_DENY) {
+		b->hint = OUT_DENIED;
 		if (json_check(msg, len, MAX_DEPTH, &v, &why) == 0 &&
 		    member2(msg, v, "params", "name", &name))
 			tool = json_strdup(msg, name, NULL);

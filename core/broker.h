@@ -13,6 +13,7 @@
 #include "core/json.h"
 #include "core/map.h"
 #include "core/pins.h"
+#include "core/trail.h"
 #include "sandbox/sandbox.h"
 
 struct prompt;
@@ -152,6 +153,12 @@ struct creq {
 	void (*done)(struct broker *, struct creq *, const char *msg,
 	    size_t len, const struct jspan *result, const struct jspan *error);
 	void *arg;
+	/* for the audit log (a child's requests only) */
+	char *method;
+	double t0;
+	size_t bytes_in, bytes_out;
+	const char *outcome;	/* static; NULL: cancelled */
+	int code;
 };
 
 /* A JSON-RPC batch from the host (2025-03-26). */
@@ -223,6 +230,15 @@ struct broker {
 	cJSON *consent;		/* remembered "always" */
 	struct pinstore pins;
 	int exited;
+
+	/* audit */
+	struct trail *trail;
+	struct map arecs;	/* host id text -> struct arec */
+	int hint;		/* outcome of the next answer, when known */
+	int arec_skip;		/* the next answer belongs to no record */
+	double t0;
+	long long nanswered;
+	const char *stop_reason;
 };
 
 /* Create a broker for cf (borrowed; must outlive it). The host link is
@@ -274,6 +290,12 @@ void broker_consent_resume(struct broker *, struct hreq *, const char *msg,
     size_t len, int answer, const char *via, int changed);
 /* A child reached a resting state (ready, restarting, failed). */
 void broker_child_settled(struct broker *);
+/* Audit log events about children and consent. */
+void broker_audit_spawn(struct broker *, struct child *);
+void broker_audit_exit(struct broker *, struct child *, int status);
+void broker_audit_spawn_failed(struct broker *, struct child *,
+    const char *why);
+void broker_audit(struct broker *, const char *event, cJSON *fields);
 
 
 #endif

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "core/buf.h"
+#include "core/canon.h"
 #include "core/config.h"
 #include "core/json.h"
 #include "core/util.h"
@@ -27,7 +28,25 @@
 struct ctx {
 	const char *dir;
 	char *err;
+	struct config *cf;	/* collects secrets */
 };
+
+/* Remember a value that must never reach the audit log. */
+static void
+add_secret(struct ctx *c, const char *v)
+{
+	struct config *cf = c->cf;
+	int i;
+
+	if (cf == NULL || *v == '\0')
+		return;
+	for (i = 0; i < cf->nsecrets; i++)
+		if (strcmp(cf->secrets[i], v) == 0)
+			return;
+	cf->secrets = xrealloc(cf->secrets, (cf->nsecrets + 1) *
+	    sizeof(char *));
+	cf->secrets[cf->nsecrets++] = xstrdup(v);
+}
 
 static int
 errat(struct ctx *c, const char *path, const char *fmt, ...)
@@ -134,6 +153,7 @@ substitute(struct ctx *c, const char *path, const char *s)
 			break;
 		}
 		buf_adds(&b, v);
+		add_secret(c, v);
 		p = end + 1;
 	}
 	if (c->err) {
@@ -338,8 +358,20 @@ get_word(struct ctx *c, const char *path, const cJSON *j,
 			return 0;
 		}
 	}
-	return errat(c, path, "must be \"%s\" or \"%s\"", words[0],
-	    words[1]);
+	{
+		struct buf b;
+		char *m;
+
+		buf_init(&b, 0);
+		for (i = 0; words[i]; i++)
+			buf_addf(&b, "%s\"%s\"", i == 0 ? "" : words[i + 1] ?
+			    ", " : " or ", words[i]);
+		buf_add(&b, "", 1);
+		m = buf_steal(&b, NULL);
+		errat(c, path, "must be %s", m);
+		free(m);
+		return -1;
+	}
 }
 
 /* A path grant: absolute, and never "/" or the home directory itself. */
@@ -922,6 +954,146 @@ parse_server(struct ctx *c, const char *top, const char *alias,
 }
 
 static int
+parse_audit(struct ctx *c, const cJSON *j, struct config *cf)
+{
+	static const char *const keys[] = { "enabled", "path", "capture",
+	    "fsync", "rotate_bytes", "keep", "on_failure", NULL };
+	static const char *const capture[] = { "shape", "none", "full",
+	    NULL };
+	static const char *const fsync[] = { "always", "batch", "never",
+	    NULL };
+	static const char *const failure[] = { "refuse", "continue", NULL };
+	const cJSON *v;
+	char *s;
+	double d;
+
+	if (want_object(c, "corral.audit", j, keys) < 0)
+		return -1;
+	if ((v = cJSON_GetObjectItemCaseSensitive(j, "enabled"))) {
+		if (want(c, "corral.audit.enabled", v, cJSON_IsBool(v),
+		    "true or false") < 0)
+			return -1;
+		cf->audit_off = cJSON_IsFalse(v);
+	}
+	if ((v = cJSON_GetObjectItemCaseSensitive(j, "path"))) {
+		if (want(c, "corral.audit.path", v, cJSON_IsString(v) &&
+		    v->valuestring[0], "a file name") < 0)
+			return -1;
+		if ((s = substitute(c, "corral.audit.path",
+		    v->valuestring)) == NULL)
+			return -1;
+		cf->audit_path = resolve(c->dir, s);
+		free(s);
+		if (cf->audit_path[strlen(cf->audit_path) - 1] == '/')
+			return errat(c, "corral.audit.path", "must name a "
+			    "file, not a directory");
+	}
+	if ((v = cJSON_GetObjectItemCaseSensitive(j, "capture")) &&
+	    get_word(c, "corral.audit.capture", v, capture,
+	    &cf->audit_capture) < 0)
+		return -1;
+	if ((v = cJSON_GetObjectItemCaseSensitive(j, "fsync")) &&
+	    get_word(c, "corral.audit.fsync", v, fsync,
+	    &cf->audit_fsync) < 0)
+		return -1;
+	if ((v = cJSON_GetObjectItemCaseSensitive(j, "on_failure")) &&
+	    get_word(c, "corral.audit.on_failure", v, failure,
+	    &cf->audit_continue) < 0)
+		return -1;
+	if ((v = cJSON_GetObjectItemCaseSensitive(j, "rotate_bytes"))) {
+		if (get_int(c, "corral.audit.rotate_bytes", v, 0, 1e15, &d) < 0)
+			return -1;
+		if (d > 0 && d < 4096)
+			return errat(c, "corral.audit.rotate_bytes", "must be 0 "
+			    "(never rotate) or at least 4096");
+		cf->audit_rotate = d;
+	}
+	if ((v = cJSON_GetObjectItemCaseSensitive(j, "keep"))) {
+		if (get_int(c, "corral.audit.keep", v, 1, 1000, &d) < 0)
+			return -1;
+		cf->audit_keep = (int)d;
+	}
+	return 0;
+}
+
+static int
+parse_otel(struct ctx *c, const cJSON *j, struct config *cf)
+{
+	static const char *const keys[] = { "endpoint", "headers",
+	    "service_name", "timeout", "max_queue", NULL };
+	const cJSON *v, *h;
+	char p[512], *s;
+	double d;
+	int n = 0;
+
+	if (want_object(c, "corral.otel", j, keys) < 0)
+		return -1;
+	if ((v = cJSON_GetObjectItemCaseSensitive(j, "endpoint")) == NULL)
+		return errat(c, "corral.otel", "missing \"endpoint\" (the "
+		    "collector's OTLP/HTTP URL, e.g. http://127.0.0.1:4318)");
+	if (want(c, "corral.otel.endpoint", v, cJSON_IsString(v),
+	    "a URL string") < 0)
+		return -1;
+	if ((s = substitute(c, "corral.otel.endpoint", v->valuestring)) ==
+	    NULL)
+		return -1;
+	cf->otel_endpoint = s;
+	if (strncmp(s, "http://", 7) != 0 && strncmp(s, "https://", 8) != 0)
+		return errat(c, "corral.otel.endpoint", "must be an http:// or "
+		    "https:// URL");
+	if ((v = cJSON_GetObjectItemCaseSensitive(j, "headers"))) {
+		if (want(c, "corral.otel.headers", v, cJSON_IsObject(v),
+		    "an object of header names and values") < 0)
+			return -1;
+		cf->otel_headers = xcalloc(cJSON_GetArraySize(v) + 1,
+		    sizeof(char *));
+		cJSON_ArrayForEach(h, v) {
+			const char *q;
+
+			snprintf(p, sizeof(p), "corral.otel.headers.%s",
+			    h->string);
+			if (h->string[0] == '\0')
+				return errat(c, p, "empty header name");
+			for (q = h->string; *q; q++)
+				if (*q <= ' ' || *q == ':' || *q == 127)
+					return errat(c, p, "not a valid header "
+					    "name");
+			if (want(c, p, h, cJSON_IsString(h), "a string") < 0)
+				return -1;
+			if ((s = substitute(c, p, h->valuestring)) == NULL)
+				return -1;
+			if (strpbrk(s, "\r\n")) {
+				free(s);
+				return errat(c, p, "a header value cannot hold "
+				    "a line break");
+			}
+			add_secret(c, s);
+			cf->otel_headers[n++] = xasprintf("%s: %s", h->string,
+			    s);
+			explicit_bzero(s, strlen(s));
+			free(s);
+			cf->notel_headers = n;
+		}
+	}
+	if ((v = cJSON_GetObjectItemCaseSensitive(j, "service_name"))) {
+		if (want(c, "corral.otel.service_name", v, cJSON_IsString(v) &&
+		    v->valuestring[0], "a non-empty string") < 0)
+			return -1;
+		free(cf->otel_service);
+		cf->otel_service = xstrdup(v->valuestring);
+	}
+	if ((v = cJSON_GetObjectItemCaseSensitive(j, "timeout")) &&
+	    get_seconds(c, "corral.otel.timeout", v, &cf->otel_timeout) < 0)
+		return -1;
+	if ((v = cJSON_GetObjectItemCaseSensitive(j, "max_queue"))) {
+		if (get_int(c, "corral.otel.max_queue", v, 1, 1000000, &d) < 0)
+			return -1;
+		cf->otel_queue = (int)d;
+	}
+	return 0;
+}
+
+static int
 parse_corral(struct ctx *c, const cJSON *j, struct config *cf)
 {
 	static const char *const keys[] = { "naming", "max_message",
@@ -939,10 +1111,12 @@ parse_corral(struct ctx *c, const cJSON *j, struct config *cf)
 	if ((v = cJSON_GetObjectItemCaseSensitive(j, "consent")) &&
 	    parse_consent(c, v, cf) < 0)
 		return -1;
-	if (cJSON_GetObjectItemCaseSensitive(j, "audit"))
-		return not_yet(c, "corral.audit", "audit");
-	if (cJSON_GetObjectItemCaseSensitive(j, "otel"))
-		return not_yet(c, "corral.otel", "otel");
+	if ((v = cJSON_GetObjectItemCaseSensitive(j, "audit")) &&
+	    parse_audit(c, v, cf) < 0)
+		return -1;
+	if ((v = cJSON_GetObjectItemCaseSensitive(j, "otel")) &&
+	    parse_otel(c, v, cf) < 0)
+		return -1;
 	if ((v = cJSON_GetObjectItemCaseSensitive(j, "naming"))) {
 		if (want_object(c, "corral.naming", v, nkeys) < 0)
 			return -1;
@@ -1030,6 +1204,19 @@ config_free(struct config *cf)
 	for (i = 0; cf->consent_cmd && cf->consent_cmd[i]; i++)
 		free(cf->consent_cmd[i]);
 	free(cf->consent_cmd);
+	for (i = 0; i < cf->nsecrets; i++) {
+		explicit_bzero(cf->secrets[i], strlen(cf->secrets[i]));
+		free(cf->secrets[i]);
+	}
+	free(cf->secrets);
+	free(cf->audit_path);
+	free(cf->otel_endpoint);
+	for (i = 0; i < cf->notel_headers; i++) {
+		explicit_bzero(cf->otel_headers[i], strlen(cf->otel_headers[i]));
+		free(cf->otel_headers[i]);
+	}
+	free(cf->otel_headers);
+	free(cf->otel_service);
 	free(cf->path);
 	free(cf->dir);
 	free(cf);
@@ -1044,6 +1231,12 @@ config_new(const char *dir)
 	cf->max_message = 64 * 1024 * 1024;
 	cf->t_initialize = 10;
 	cf->t_shutdown = 2;
+	cf->audit_fsync = 1;			/* batch */
+	cf->audit_rotate = 64.0 * 1024 * 1024;
+	cf->audit_keep = 5;
+	cf->otel_service = xstrdup("corral");
+	cf->otel_timeout = 5;
+	cf->otel_queue = 2048;
 	cf->channels[0] = CONSENT_ELICITATION;
 	cf->channels[1] = CONSENT_TTY;
 	cf->channels[2] = CONSENT_DIALOG;
@@ -1133,7 +1326,7 @@ config_parse(const char *text, size_t len, const char *dir,
 {
 	static const char *const keys[] = { "mcpServers", "servers", "corral",
 	    "$schema", NULL };
-	struct ctx c = { dir, NULL };
+	struct ctx c = { dir, NULL, NULL };
 	struct config *cf;
 	struct jspan sp;
 	const char *why;
@@ -1159,6 +1352,7 @@ config_parse(const char *text, size_t len, const char *dir,
 		return -1;
 	}
 	cf = config_new(dir);
+	c.cf = cf;
 	if (want_object(&c, "(top level)", root, keys) < 0)
 		goto bad;
 	if ((v = cJSON_GetObjectItemCaseSensitive(root, "mcpServers")) &&
@@ -1258,6 +1452,7 @@ config_load(const char *path, struct config **out, char **err)
 		*err = e;
 	} else {
 		(*out)->path = xstrdup(path);
+		sha256_hex(buf_head(&b), buf_used(&b), (*out)->sha256);
 	}
 	free(dir);
 	buf_free(&b);

@@ -71,7 +71,29 @@ struct config {
 	int nchannels;
 	double consent_timeout;
 	char **consent_cmd;	/* argv of the "command" channel */
+	char sha256[65];	/* of the file's bytes; "" from memory */
+	/* Values of ${env:...} substitutions and of configured headers:
+	   never written to the audit log or spans. */
+	char **secrets;
+	int nsecrets;
+	/* corral.audit */
+	int audit_off;		/* "enabled": false */
+	char *audit_path;	/* absolute, or NULL: <state dir>/audit.jsonl */
+	int audit_capture;	/* enum audit_capture */
+	int audit_fsync;	/* enum audit_fsync (audit.h) */
+	double audit_rotate;	/* bytes; 0: never rotate */
+	int audit_keep;		/* rotated files kept */
+	int audit_continue;	/* on_failure: "continue" */
+	/* corral.otel */
+	char *otel_endpoint;	/* NULL: no export */
+	char **otel_headers;	/* "Name: value", NULL-terminated */
+	int notel_headers;
+	char *otel_service;	/* service.name */
+	double otel_timeout;	/* per POST */
+	int otel_queue;		/* spans held at most */
 };
+
+enum audit_capture { CAPTURE_SHAPE = 0, CAPTURE_NONE, CAPTURE_FULL };
 
 enum consent_channel { CONSENT_ELICITATION, CONSENT_TTY, CONSENT_DIALOG,
 	CONSENT_COMMAND };

@@ -623,8 +623,20 @@ next_channel(struct prompt *p)
 			ok = try_command(p);
 			break;
 		}
-		if (ok)
+		if (ok) {
+			static const char *const names[] = { "elicitation",
+			    "tty", "dialog", "command" };
+			cJSON *f = cJSON_CreateObject();
+
+			cJSON_AddStringToObject(f, "server",
+			    b->children[p->child].conf->alias);
+			cJSON_AddStringToObject(f, "tool", p->tool);
+			cJSON_AddStringToObject(f, "channel",
+			    names[b->cf->channels[p->chan]]);
+			cJSON_AddBoolToObject(f, "changed", p->changed);
+			broker_audit(b, "consent_prompt", f);
 			return;
+		}
 	}
 	prompt_done(p, ANS_DENY, NULL);
 }

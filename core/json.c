@@ -346,9 +346,13 @@ json_iter(const char *p, struct jspan v, size_t *pos, struct jspan *key,
 	if (i >= end - 1 || p[i] == '}' || p[i] == ']')
 		return 0;
 	if (obj) {
-		key->off = i;
+		size_t k = i;
+
 		i = skip_value(p, i, end);
-		key->len = i - key->off;
+		if (key) {
+			key->off = k;
+			key->len = i - k;
+		}
 		i = ws(p, i);
 		i = ws(p, i + 1);	/* ':' */
 	} else if (key) {

@@ -31,7 +31,8 @@ enum json_type json_type(const char *p, struct jspan v);
 int json_member(const char *p, struct jspan obj, const char *key,
     struct jspan *val);
 /* Iterate the members of an object or the elements of an array: start
-   with *pos = 0; returns 1 per item (key is zero for arrays), 0 at the end. */
+   with *pos = 0; returns 1 per item (key is zero for arrays; it may be
+   NULL), 0 at the end. */
 int json_iter(const char *p, struct jspan v, size_t *pos, struct jspan *key,
     struct jspan *val);
 /* Decode the string at span s; caller owns the result (NULL if not a

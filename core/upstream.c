@@ -510,6 +510,7 @@ child_exit_cb(struct ev_loop *loop, ev_child *w, int revents)
 		err_drain(c, 0);
 	}
 	close_stderr(c);
+	broker_audit_exit(c->b, c, w->rstatus);
 	child_finish(c);
 }
 
@@ -614,6 +615,7 @@ child_spawn(struct child *c)
 	if ((path = sandbox_resolve(c->conf->command, env)) == NULL) {
 		c->fail_reason = xasprintf("%s: %s", c->conf->command,
 		    errno == ENOENT ? "command not found" : strerror(errno));
+		broker_audit_spawn_failed(b, c, c->fail_reason);
 	} else {
 		memset(&sp, 0, sizeof(sp));
 		sp.alias = c->conf->alias;
@@ -624,6 +626,9 @@ child_spawn(struct child *c)
 		sp.conf = &c->conf->sandbox;
 		if (sandbox_spawn(&sp, &c->proc, &err) < 0) {
 			c->fail_reason = err;
+			broker_audit_spawn_failed(b, c, err);
+		} else {
+			broker_audit_spawn(b, c);
 		}
 	}
 	free(path);

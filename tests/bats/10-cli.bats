@@ -25,6 +25,9 @@ USAGE_LINES=(
 	"       corral pins accept [-c file] name | --all"
 	"       corral consent list [--json]"
 	"       corral consent revoke name | --all"
+	"       corral audit verify [-c file] [--key file] [--file path | file ...]"
+	"       corral audit tail [-c file] [-f] [-n count] [--json] [--file path]"
+	"       corral audit stats [-c file] [--since duration] [--json] [--file path]"
 	"       corral --version"
 )
 

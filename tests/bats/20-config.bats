@@ -251,11 +251,15 @@ NS='is not supported by this version of corral (refusing to run without it)'
 	    "mcpServers.gh.type: \"sse\" $NS"
 }
 
-@test "refused: corral.audit, corral.otel" {
-	refused '{"mcpServers":{},"corral":{"audit":{"capture":"shape"}}}' \
-	    "corral.audit: \"audit\" $NS"
+@test "corral.audit and corral.otel are checked" {
+	refused '{"mcpServers":{},"corral":{"audit":{"capture":"everything"}}}' \
+	    'corral.audit.capture: must be "shape", "none" or "full"'
+	refused '{"mcpServers":{},"corral":{"audit":{"on_failure":"ignore"}}}' \
+	    'corral.audit.on_failure: must be "refuse" or "continue"'
 	refused '{"mcpServers":{},"corral":{"otel":{}}}' \
-	    "corral.otel: \"otel\" $NS"
+	    'corral.otel: missing "endpoint" (the collector'"'"'s OTLP/HTTP URL, e.g. http://127.0.0.1:4318)'
+	refused '{"mcpServers":{},"corral":{"otel":{"endpoint":"http://127.0.0.1:1","headers":{"Authorization":"${env:CORRAL_NO_SUCH_VAR}"}}}}' \
+	    'corral.otel.headers.Authorization: ${env:CORRAL_NO_SUCH_VAR}: variable is not set'
 }
 
 @test "corral.policy and corral.consent are checked" {

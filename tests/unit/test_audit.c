@@ -508,7 +508,7 @@ static void
 test_rotation(void **state)
 {
 	struct fx *f = *state;
-	struct audit_opts o = { AUDIT_FSYNC_NEVER, 2000, 2 };
+	struct audit_opts o = { AUDIT_FSYNC_NEVER, 2000, 2, NULL };
 	char *p1 = xasprintf("%s.1", f->path), *p2 = xasprintf("%s.2", f->path);
 	char *p3 = xasprintf("%s.3", f->path), *err = NULL;
 	const char *all[] = { p2, p1, f->path }, *two[] = { p2, f->path };
@@ -569,7 +569,7 @@ static void
 test_rotation_keep(void **state)
 {
 	struct fx *f = *state;
-	struct audit_opts o = { AUDIT_FSYNC_BATCH, 1000, 1 };
+	struct audit_opts o = { AUDIT_FSYNC_BATCH, 1000, 1, NULL };
 	char *p1 = xasprintf("%s.1", f->path), *p2 = xasprintf("%s.2", f->path);
 	const char *files[] = { p1, f->path };
 	struct audit_report r;
@@ -618,7 +618,7 @@ static void
 test_fsync_batch(void **state)
 {
 	struct fx *f = *state;
-	struct audit_opts batch = { AUDIT_FSYNC_BATCH, 0, 0 };
+	struct audit_opts batch = { AUDIT_FSYNC_BATCH, 0, 0, NULL };
 	struct audit *a;
 	double t0;
 

@@ -190,9 +190,42 @@ static const struct err_case err_cases[] = {
 	{ SRV("\"limits\":{\"rate\":\"ten a minute\"}"),
 	    "mcpServers.a.limits.rate: \"ten a minute\": expected N/sec, N/min, "
 	    "N/hour or N/day" },
-	{ "{\"corral\":{\"audit\":{\"path\":\"/var/log/x\"}}}",
-	    "corral.audit: \"audit\" is not supported by this version of corral "
-	    "(refusing to run without it)" },
+	{ "{\"corral\":{\"audit\":{\"path\":\"/var/log/\"}}}",
+	    "corral.audit.path: must name a file, not a directory" },
+	{ "{\"corral\":{\"audit\":{\"path\":\"\"}}}",
+	    "corral.audit.path: expected a file name, got a string" },
+	{ "{\"corral\":{\"audit\":{\"where\":1}}}",
+	    "corral.audit: unknown key \"where\"" },
+	{ "{\"corral\":{\"audit\":{\"enabled\":\"no\"}}}",
+	    "corral.audit.enabled: expected true or false, got a string" },
+	{ "{\"corral\":{\"audit\":{\"capture\":\"all\"}}}",
+	    "corral.audit.capture: must be \"shape\", \"none\" or \"full\"" },
+	{ "{\"corral\":{\"audit\":{\"fsync\":\"sometimes\"}}}",
+	    "corral.audit.fsync: must be \"always\", \"batch\" or \"never\"" },
+	{ "{\"corral\":{\"audit\":{\"on_failure\":\"panic\"}}}",
+	    "corral.audit.on_failure: must be \"refuse\" or \"continue\"" },
+	{ "{\"corral\":{\"audit\":{\"rotate_bytes\":100}}}",
+	    "corral.audit.rotate_bytes: must be 0 (never rotate) or at least "
+	    "4096" },
+	{ "{\"corral\":{\"audit\":{\"rotate_bytes\":1.5}}}",
+	    "corral.audit.rotate_bytes: must be an integer from 0 to "
+	    "1000000000000000" },
+	{ "{\"corral\":{\"audit\":{\"keep\":0}}}",
+	    "corral.audit.keep: must be an integer from 1 to 1000" },
+	{ "{\"corral\":{\"otel\":{\"endpoint\":\"ftp://x\"}}}",
+	    "corral.otel.endpoint: must be an http:// or https:// URL" },
+	{ "{\"corral\":{\"otel\":{\"endpoint\":\"http://x\","
+	    "\"headers\":{\"a b\":\"v\"}}}}",
+	    "corral.otel.headers.a b: not a valid header name" },
+	{ "{\"corral\":{\"otel\":{\"endpoint\":\"http://x\","
+	    "\"headers\":{\"k\":\"v\\r\\nX: y\"}}}}",
+	    "corral.otel.headers.k: a header value cannot hold a line break" },
+	{ "{\"corral\":{\"otel\":{\"endpoint\":\"http://x\","
+	    "\"headers\":{\"k\":1}}}}",
+	    "corral.otel.headers.k: expected a string, got a number" },
+	{ "{\"corral\":{\"otel\":{\"endpoint\":\"http://x\","
+	    "\"max_queue\":0}}}",
+	    "corral.otel.max_queue: must be an integer from 1 to 1000000" },
 	{ "{\"corral\":{\"policy\":{\"ask\":\"x\"}}}",
 	    "corral.policy.ask: expected an array of rules, got a string" },
 	{ "{\"corral\":{\"consent\":true}}",
@@ -203,8 +236,8 @@ static const struct err_case err_cases[] = {
 	{ "{\"corral\":{\"consent\":{\"channels\":[\"command\"]}}}",
 	    "corral.consent.channels: \"command\" needs corral.consent.command" },
 	{ "{\"corral\":{\"otel\":{}}}",
-	    "corral.otel: \"otel\" is not supported by this version of corral "
-	    "(refusing to run without it)" },
+	    "corral.otel: missing \"endpoint\" (the collector's OTLP/HTTP URL, "
+	    "e.g. http://127.0.0.1:4318)" },
 	/* tools. */
 	{ SRV("\"tools\":[]"), "mcpServers.a.tools: expected an object, got an array" },
 	{ SRV("\"tools\":{\"other\":[]}"),
@@ -682,7 +715,58 @@ test_env_substitution(void **state)
 	/* The fingerprint is of the entry as written. */
 	assert_non_null(strstr(s->fingerprint, "${env:CORRAL_T_TOKEN}"));
 	assert_null(strstr(s->fingerprint, "s3cret"));
+	/* Every substituted value is a secret for the audit log, once;
+	   empty ones are not. */
+	assert_int_equal(cf->nsecrets, 2);
+	assert_string_equal(cf->secrets[0], "/opt/corral/bin");
+	assert_string_equal(cf->secrets[1], "s3cret");
 	config_free(cf);
+}
+
+static void
+test_audit_otel(void **state)
+{
+	struct config *cf = parse_ok("{\"corral\":{}}", "/etc/c");
+
+	(void)state;
+	/* Defaults. */
+	assert_int_equal(cf->audit_off, 0);
+	assert_null(cf->audit_path);
+	assert_int_equal(cf->audit_capture, CAPTURE_SHAPE);
+	assert_int_equal(cf->audit_fsync, 1);
+	assert_true(cf->audit_rotate == 64.0 * 1024 * 1024);
+	assert_int_equal(cf->audit_keep, 5);
+	assert_int_equal(cf->audit_continue, 0);
+	assert_null(cf->otel_endpoint);
+	config_free(cf);
+	setenv("CORRAL_T_OTEL", "Bearer tok-123", 1);
+	cf = parse_ok("{\"corral\":{\"audit\":{\"enabled\":false,"
+	    "\"path\":\"logs/a.jsonl\",\"capture\":\"full\",\"fsync\":"
+	    "\"always\",\"rotate_bytes\":0,\"keep\":9,\"on_failure\":"
+	    "\"continue\"},\"otel\":{\"endpoint\":\"http://127.0.0.1:4318\","
+	    "\"headers\":{\"Authorization\":\"${env:CORRAL_T_OTEL}\","
+	    "\"X-Plain\":\"visible-but-secret\"},\"service_name\":\"me\","
+	    "\"timeout\":2,\"max_queue\":10}}}", "/etc/c");
+	assert_int_equal(cf->audit_off, 1);
+	assert_string_equal(cf->audit_path, "/etc/c/logs/a.jsonl");
+	assert_int_equal(cf->audit_capture, CAPTURE_FULL);
+	assert_int_equal(cf->audit_fsync, 0);
+	assert_true(cf->audit_rotate == 0);
+	assert_int_equal(cf->audit_keep, 9);
+	assert_int_equal(cf->audit_continue, 1);
+	assert_string_equal(cf->otel_endpoint, "http://127.0.0.1:4318");
+	assert_int_equal(cf->notel_headers, 2);
+	assert_string_equal(cf->otel_headers[0], "Authorization: Bearer tok-123");
+	assert_string_equal(cf->otel_headers[1], "X-Plain: visible-but-secret");
+	assert_string_equal(cf->otel_service, "me");
+	assert_true(cf->otel_timeout == 2);
+	assert_int_equal(cf->otel_queue, 10);
+	/* Header values are secrets, substituted or not. */
+	assert_int_equal(cf->nsecrets, 2);
+	assert_string_equal(cf->secrets[0], "Bearer tok-123");
+	assert_string_equal(cf->secrets[1], "visible-but-secret");
+	config_free(cf);
+	unsetenv("CORRAL_T_OTEL");
 }
 
 /* A command with a slash is relative to the config's directory; one
@@ -1065,6 +1149,7 @@ static const struct CMUnitTest plain[] = {
 	cmocka_unit_test(test_corral_section),
 	cmocka_unit_test(test_vscode_servers),
 	cmocka_unit_test(test_env_substitution),
+	cmocka_unit_test(test_audit_otel),
 	cmocka_unit_test(test_sandbox),
 	cmocka_unit_test(test_sandbox_home_grant),
 	cmocka_unit_test(test_fingerprint),

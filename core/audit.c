@@ -1,5 +1,6 @@
 /* Tamper-evident audit log: the key, the writer and the verifier. The
    format is specified in audit.h. */
+#include <sys/file.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 
@@ -37,6 +38,10 @@ struct audit {
 	int dirty;		/* records written since the last fsync */
 	int need_rotate;	/* the file still lacks its rotate record */
 	double synced;		/* mono_now() of the last fsync */
+	int lockfd;		/* <file>.lock: one writer at a time */
+	int fixed;		/* audit_use_fd: never reopened */
+	dev_t dev;		/* the file fd has open */
+	ino_t ino;
 };
 
 /* ---- helpers ----------------------------------------------------------- */
@@ -324,6 +329,8 @@ file_open(struct audit *a, char **err)
 		goto fail;
 	}
 	a->size = st.st_size;
+	a->dev = st.st_dev;
+	a->ino = st.st_ino;
 	return 0;
 fail:
 	close(a->fd);
@@ -433,11 +440,74 @@ resume(struct audit *a, char **err)
 	return 0;
 }
 
+/* Several corral processes may write one log (two clients, each with its
+   own corral): each record is written under an flock of <file>.lock, after
+   catching up with what the others wrote or rotated meanwhile. The lock
+   is on a file of its own because rotation renames the log. */
+static int
+lock_open(struct audit *a, char **err)
+{
+	char *p = xasprintf("%s.lock", a->path);
+
+	a->lockfd = open(p, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC |
+	    O_NOCTTY, 0600);
+	if (a->lockfd < 0)
+		*err = xasprintf("%s: %s", p, strerror(errno));
+	free(p);
+	return a->lockfd < 0 ? -1 : 0;
+}
+
+static int
+lock(struct audit *a, char **err)
+{
+	while (flock(a->lockfd, LOCK_EX) < 0) {
+		if (errno != EINTR) {
+			*err = xasprintf("%s.lock: %s", a->path,
+			    strerror(errno));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static void
+unlock(struct audit *a)
+{
+	flock(a->lockfd, LOCK_UN);
+}
+
+/* Under the lock: follow another writer's appends and rotations. */
+static int
+catch_up(struct audit *a, char **err)
+{
+	struct stat st;
+
+	if (a->fixed)
+		return 0;
+	if (stat(a->path, &st) < 0 || a->fd < 0 || st.st_dev != a->dev ||
+	    st.st_ino != a->ino) {
+		/* Rotated (or removed) by someone else: take the new file. */
+		if (a->fd >= 0)
+			close(a->fd);
+		a->fd = -1;
+		a->need_rotate = 0;
+		if (file_open(a, err) < 0)
+			return -1;
+		return resume(a, err);
+	}
+	if (st.st_size != a->size) {
+		a->size = st.st_size;
+		return resume(a, err);
+	}
+	return 0;
+}
+
 struct audit *
 audit_open(const char *dir, const char *file, const struct audit_opts *opts,
     char **err)
 {
 	struct audit *a;
+	int r;
 
 	if (file[0] == '\0' || strchr(file, '/') != NULL ||
 	    strcmp(file, ".") == 0 || strcmp(file, "..") == 0) {
@@ -456,9 +526,15 @@ audit_open(const char *dir, const char *file, const struct audit_opts *opts,
 	a->file = xstrdup(file);
 	a->path = xasprintf("%s/%s", dir, file);
 	a->synced = mono_now();
+	a->lockfd = -1;
 	if (audit_key_load(a->opts.key_dir ? a->opts.key_dir : dir, a->key, 1,
-	    err) < 0 || file_open(a, err) < 0 ||
-	    resume(a, err) < 0) {
+	    err) < 0 || lock_open(a, err) < 0 || lock(a, err) < 0) {
+		audit_close(a);
+		return NULL;
+	}
+	r = file_open(a, err) < 0 || resume(a, err) < 0 ? -1 : 0;
+	unlock(a);
+	if (r < 0) {
 		audit_close(a);
 		return NULL;
 	}
@@ -610,15 +686,17 @@ rotate(struct audit *a, char **err)
 	return rotate_record(a, err);
 }
 
+static int write_locked(struct audit *, const char *, const cJSON *,
+    char **);
+
 int
 audit_write(struct audit *a, const char *event, const cJSON *fields,
     char **err)
 {
 	static const char *const reserved[] = { "v", "seq", "ts", "event",
 	    "mac" };
-	char mac[AUDIT_MAC_HEX + 1], *line;
 	const cJSON *c;
-	size_t len, i;
+	size_t i;
 	int r;
 
 	if (event == NULL || event[0] == '\0' || strcmp(event, "rotate") == 0) {
@@ -636,7 +714,22 @@ audit_write(struct audit *a, const char *event, const cJSON *fields,
 				    "reserved", c->string);
 				return -1;
 			}
-	if (a->fd < 0 && file_open(a, err) < 0)
+	if (lock(a, err) < 0)
+		return -1;
+	r = write_locked(a, event, fields, err);
+	unlock(a);
+	return r;
+}
+
+static int
+write_locked(struct audit *a, const char *event, const cJSON *fields,
+    char **err)
+{
+	char mac[AUDIT_MAC_HEX + 1], *line;
+	size_t len;
+	int r;
+
+	if (catch_up(a, err) < 0)
 		return -1;
 	if (a->need_rotate && rotate_record(a, err) < 0)
 		return -1;
@@ -688,6 +781,7 @@ audit_use_fd(struct audit *a, int fd)
 	if (a->fd >= 0)
 		close(a->fd);
 	a->fd = fd;
+	a->fixed = 1;
 }
 
 void
@@ -700,6 +794,8 @@ audit_close(struct audit *a)
 			fsync(a->fd);
 		close(a->fd);
 	}
+	if (a->lockfd >= 0)
+		close(a->lockfd);
 	OPENSSL_cleanse(a->key, sizeof(a->key));
 	free(a->dir);
 	free(a->file);

@@ -35,6 +35,11 @@
    go on across files. A verifier given a first file that starts with a
    rotate record (older files aged out) anchors the chain at its prev_mac.
 
+   Several writers. Any number of processes may append to one log: each
+   record is written under an flock(2) of <file>.lock, after the writer
+   has caught up with records and rotations the others made, so they all
+   extend one chain.
+
    Limits. Only the key holder can forge records, but anyone who can write
    the file can cut records off its end undetectably; anchoring the last mac
    elsewhere is the remedy. A line cut short by a crash (no '\n' at the end

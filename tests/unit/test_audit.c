@@ -641,6 +641,56 @@ test_fsync_batch(void **state)
 	audit_close(a);
 }
 
+/* ---- several writers ---------------------------------------------------- */
+
+/* Two writers on one log (two corral processes) take turns, through
+   rotations too: one chain, seq without gaps. */
+static void
+test_two_writers(void **state)
+{
+	struct fx *f = *state;
+	struct audit_opts o = { AUDIT_FSYNC_NEVER, 3000, 20, NULL };
+	char *p1 = xasprintf("%s.1", f->path), *err = NULL;
+	const char *files[22];
+	struct audit_report r;
+	struct audit *a, *b;
+	int i, n = 0;
+	long long last = 0;
+
+	a = open_log(f, &o);
+	b = open_log(f, &o);
+	for (i = 0; i < 60; i++) {
+		struct audit *w = i % 3 ? a : b;
+
+		/* Each record follows the other writer's last one (or the
+		   rotate record it leads a new file with). */
+		write_n(w, 1);
+		assert_true(audit_seq(w) == last + 1 || audit_seq(w) == last + 2);
+		last = audit_seq(w);
+	}
+	audit_close(a);
+	audit_close(b);
+	assert_int_equal(access(p1, F_OK), 0);
+	for (i = 20; i >= 1; i--) {
+		char *q = xasprintf("%s.%d", f->path, i);
+
+		if (access(q, F_OK) == 0)
+			files[n++] = q;
+		else
+			free(q);
+	}
+	files[n++] = f->path;
+	assert_int_equal(audit_key_load(f->dir, f->key, 0, &err), 0);
+	assert_int_equal(audit_verify(files, n, f->key, &r), 0);
+	assert_int_equal(r.first_seq, 1);
+	assert_int_equal(r.last_seq, last);
+	assert_int_equal(r.records, last);
+	assert_true(last > 60);		/* rotate records among them */
+	for (i = 0; i < n - 1; i++)
+		free((char *)files[i]);
+	free(p1);
+}
+
 /* ---- the group --------------------------------------------------------- */
 
 #define T(f) cmocka_unit_test_setup_teardown(f, fx_setup, fx_teardown)
@@ -663,6 +713,7 @@ main(void)
 		T(test_rotation_keep),
 		T(test_enospc),
 		T(test_fsync_batch),
+		T(test_two_writers),
 	};
 
 	return cmocka_run_group_tests_name("audit", tests, NULL, NULL);

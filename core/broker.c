@@ -1688,7 +1688,7 @@ gate_call(struct broker *b, struct rctx *r, const struct cat_entry *e)
 	d = policy_decide(&c->conf->policy, &b->cf->policy,
 	    c->conf->trust_annotations, e->orig, args, ann, &why);
 	if (d == DEC_DENY) {
-		text = xasprintf("policy deny (%s)", why);
+		text = xasprintf("policy: %s", why);
 		arec_decide(b, r, "deny", text);
 		free(text);
 		b->hint = OUT_DENIED;
@@ -1700,7 +1700,7 @@ gate_call(struct broker *b, struct rctx *r, const struct cat_entry *e)
 		return 1;
 	}
 	if (d == DEC_ALLOW && !changed) {
-		text = xasprintf("policy allow (%s)", why);
+		text = xasprintf("policy: %s", why);
 		arec_decide(b, r, "allow", text);
 		free(text);
 		return 0;
@@ -1716,8 +1716,8 @@ gate_call(struct broker *b, struct rctx *r, const struct cat_entry *e)
 	    0;
 	free(key);
 	if (known) {
-		arec_decide(b, r, "allow", known == 1 ? "consent session "
-		    "(remembered)" : "consent always (remembered)");
+		arec_decide(b, r, "allow", known == 1 ? "consent: session "
+		    "(remembered)" : "consent: always (remembered)");
 		return 0;
 	}
 	h = hreq_new(b, r);
@@ -3634,7 +3634,7 @@ broker_consent_resume(struct broker *b, struct hreq *h, const char *msg,
 		a->by = via == NULL ? xstrdup(changed ? "consent: definition "
 		    "changed, no way to ask" : "consent: no way to ask") :
 		    strcmp(via, "timeout") == 0 ? xstrdup("consent: no answer "
-		    "in time") : xasprintf("consent %s (%s)",
+		    "in time") : xasprintf("consent: %s (%s)",
 		    answer_short[answer], via);
 	}
 	if (answer == ANS_DENY) {

@@ -17,9 +17,10 @@
    call		one tools/call from the host:
 		session, id (the host's id as JSON text), server, tool (the
 		child's own name), name (as the host saw it), decision
-		("allow" | "deny"), by (which rule, channel or check decided:
-		"policy allow echo__*", "consent once (tty)", "limit", "pin
-		changed"...), outcome (below), code (rpc_error only),
+		("allow" | "deny"), by (what decided: "policy: <rule's
+		key path or default>", "consent: once (tty)", "consent:
+		always (remembered)", "consent: no way to ask", "consent: no
+		answer in time", "limits", "audit log unwritable"), outcome (below), code (rpc_error only),
 		latency_ms, bytes_in, bytes_out, tokens (approximate:
 		(bytes_in + bytes_out) / 4), args (capture, below)
    request	any other host request: session, id, method, server (when

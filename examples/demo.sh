@@ -8,6 +8,8 @@ B="${1:-build}"
 CORRAL="$ROOT/$B/corral"
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
+# Its own state (pins, consent, audit log) so the demo leaves yours alone.
+export XDG_STATE_HOME="$tmp/state"
 # A private copy of the config: corral refuses configs others may write.
 sed -e "s#\.\./build#$ROOT/$B#g" -e "s#\./demo-consent.sh#$ROOT/examples/demo-consent.sh#" "$ROOT/examples/demo.json" >"$tmp/demo.json"
 chmod 600 "$tmp/demo.json"
@@ -42,5 +44,19 @@ say "a host speaking MCP to corral serve (what a desktop client does):"
 } | "$CORRAL" serve -c "$tmp/demo.json" 2>/dev/null | while IFS= read -r line; do
 	printf '  <- %s\n' "$line" | cut -c1-160
 done
+
+say "corral audit tail -n 12   # every call, decision and process event, in a chained log"
+"$CORRAL" audit tail -n 12
+
+say "corral audit stats"
+"$CORRAL" audit stats
+
+say "corral audit verify"
+"$CORRAL" audit verify
+
+say "sed -i '0,/\"outcome\":\"ok\"/s//\"outcome\":\"tool_error\"/' audit.jsonl; corral audit verify   # rewriting history shows"
+log="$XDG_STATE_HOME/corral/audit.jsonl"
+sed -i '0,/"outcome":"ok"/s//"outcome":"tool_error"/' "$log"
+"$CORRAL" audit verify || echo "(exit $?)"
 echo
 echo "demo done. Next: 'make check' runs every test."

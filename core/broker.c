@@ -488,6 +488,10 @@ arec_spans(struct broker *b, struct arec *a, int outcome, int code)
 	uint64_t now = otel_now_ns();
 	int k;
 
+	/* A host that did not sample its trace gets none from us either
+	   (the child still learns the context, unsampled). */
+	if (a->parent[0] && !(a->flags & 1))
+		return;
 	for (k = a->cspan[0] ? 0 : 1; k < 2; k++) {
 		memset(&sp, 0, sizeof(sp));
 		memcpy(sp.trace_id, a->trace, sizeof(sp.trace_id));
@@ -505,7 +509,7 @@ arec_spans(struct broker *b, struct arec *a, int outcome, int code)
 			sp.kind = OTEL_KIND_CLIENT;
 			sp.start_ns = a->cstart_ns;
 			sp.end_ns = a->cend_ns ? a->cend_ns : now;
-			target = call ? a->tool : a->target;
+			target = a->tool ? a->tool : a->target;
 		} else {
 			memcpy(sp.span_id, a->span, sizeof(sp.span_id));
 			memcpy(sp.parent_id, a->parent, sizeof(sp.parent_id));
@@ -602,7 +606,11 @@ arec_answer(struct broker *b, const char *id, size_t idlen, int outcome,
 		outcome = b->hint;
 		b->hint = OUT_NONE;
 	}
-	if (b->arec_skip || (a = map_del(&b->arecs, id, idlen)) == NULL)
+	if (b->arec_skip) {
+		b->skip_bytes = bytes_out;
+		return;
+	}
+	if ((a = map_del(&b->arecs, id, idlen)) == NULL)
 		return;
 	arec_write(b, a, outcome, code, bytes_out);
 	arec_free(a);
@@ -835,7 +843,8 @@ forward(struct broker *b, struct rctx *r, struct child *c,
 
 	if ((a = arec_of(b, r)) != NULL) {
 		a->server = c->idx;
-		if (name && newname && strcmp(r->method, "tools/call") == 0) {
+		if (name && newname) {
+			/* The child's own name: of the tool, or prompt. */
 			free(a->tool);
 			a->tool = xstrdup(newname);
 		}
@@ -863,6 +872,11 @@ forward(struct broker *b, struct rctx *r, struct child *c,
 				ed[ne++] = (struct jedit){ meta.off + 1, 0, tpq,
 				    strlen(tpq) };
 			}
+		} else if (r->m.params.len && json_member(r->p, r->m.params,
+		    "_meta", &meta) == 1 && json_type(r->p, meta) == JT_NULL) {
+			tpq = xasprintf("{\"traceparent\":\"%s\"}", tptxt);
+			ed[ne++] = (struct jedit){ meta.off, meta.len, tpq,
+			    strlen(tpq) };
 		} else if (r->m.params.len && json_member(r->p, r->m.params,
 		    "_meta", &meta) != 1) {
 			tpq = xasprintf("\"_meta\":{\"traceparent\":\"%s\"}%s",
@@ -1836,7 +1850,8 @@ by_name(struct broker *b, struct rctx *r, int kind)
 		free(a->tool);
 		a->tool = xstrdup(e->orig);
 	}
-	if (kind == CAT_TOOLS && (why = trail_blocked(b->trail)) != NULL) {
+	if (kind == CAT_TOOLS && (why = trail_blocked(b->trail,
+	    r->m.all.len)) != NULL) {
 		arec_decide(b, r, "deny", "audit log unwritable");
 		b->hint = OUT_DENIED;
 		refuse_call(b, r->bt, r->p + r->m.id.off, r->m.id.len, why);
@@ -2402,10 +2417,12 @@ host_message_x(struct broker *b, const char *p, struct jspan v,
 		a->bytes_in = r.m.all.len;
 		a->server = -1;
 		b->arec_skip = 1;
+		b->skip_bytes = 0;
 		rctx_error(b, &r, RPC_INVALID_REQUEST, "id is already in use "
 		    "by a request in progress");
 		b->arec_skip = 0;
-		arec_write(b, a, OUT_RPC_ERROR, RPC_INVALID_REQUEST, 0);
+		arec_write(b, a, OUT_RPC_ERROR, RPC_INVALID_REQUEST,
+		    b->skip_bytes);
 		arec_free(a);
 		goto out;
 	}
@@ -3210,14 +3227,15 @@ broker_child_gone(struct broker *b, struct child *c)
 	while ((e = map_first(&c->pending, &it)) != NULL) {
 		pq = map_del(&c->pending, e->key, e->klen);
 		if (pq->h) {
-			b->hint = OUT_TRANSPORT;
+			/* Stopped with the session: cancelled, not failed. */
+			b->hint = b->stopping ? OUT_CANCELLED : OUT_TRANSPORT;
 			if (!b->stopping)
 				respond_error(b, pq->h->batch, pq->h->id,
 				    pq->h->idlen, RPC_CONNECTION_CLOSED, msg,
 				    child_error_data(c));
 			else
 				arec_answer(b, pq->h->id, pq->h->idlen,
-				    OUT_TRANSPORT, 0, 0);
+				    OUT_CANCELLED, 0, 0);
 			hreq_free(b, pq->h);
 		} else if (pq->done == gather_cb) {
 			struct gather *g = pq->arg;

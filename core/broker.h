@@ -236,6 +236,7 @@ struct broker {
 	struct map arecs;	/* host id text -> struct arec */
 	int hint;		/* outcome of the next answer, when known */
 	int arec_skip;		/* the next answer belongs to no record */
+	size_t skip_bytes;	/* ... and its size */
 	double t0;
 	long long nanswered;
 	const char *stop_reason;

@@ -1,6 +1,7 @@
 /* The trail: events into the audit log, with the capture rules and the
    failure policy. What each event holds is listed in trail.h. */
 #include <sys/random.h>
+#include <sys/statvfs.h>
 
 #include <errno.h>
 #include <stdio.h>
@@ -15,6 +16,8 @@
 #include "core/util.h"
 
 #define RETRY_GAP 1.0	/* seconds between attempts on a failed log */
+#define ROOM_MARGIN (16 * 1024)	/* free bytes a call's record needs, and
+				   then some for the records around it */
 
 struct trail {
 	struct ev_loop *loop;
@@ -122,19 +125,16 @@ open_log(struct trail *t)
 	return 0;
 }
 
-/* Write one record; on failure count it lost and apply the policy. */
+/* Write one record; on failure apply the policy. */
 static int
 put(struct trail *t, const char *event, const cJSON *fields)
 {
 	char *err = NULL;
 
-	if (t->log == NULL && open_log(t) < 0) {
-		t->lost++;
+	if (t->log == NULL && open_log(t) < 0)
 		return -1;
-	}
 	if (audit_write(t->log, event, fields, &err) < 0) {
 		fail(t, err);
-		t->lost++;
 		return -1;
 	}
 	return 0;
@@ -149,10 +149,8 @@ resume(struct trail *t)
 
 	if (!t->failed)
 		return 0;
-	if (mono_now() < t->retry_at) {
-		t->lost++;
+	if (mono_now() < t->retry_at)
 		return -1;
-	}
 	f = cJSON_CreateObject();
 	cJSON_AddNumberToObject(f, "lost", (double)t->lost);
 	cJSON_AddStringToObject(f, "error", t->why);
@@ -264,19 +262,38 @@ trail_event(struct trail *t, const char *event, cJSON *fields)
 	if (fields == NULL)
 		fields = cJSON_CreateObject();
 	trail_redact(t, fields);
-	if (resume(t) == 0)
-		put(t, event, fields);
+	if (resume(t) < 0 || put(t, event, fields) < 0)
+		t->lost++;
 	cJSON_Delete(fields);
 }
 
 const char *
-trail_blocked(struct trail *t)
+trail_blocked(struct trail *t, size_t need)
 {
-	if (t->cf->audit_off || t->cf->audit_continue || !t->failed)
+	struct statvfs sv;
+	unsigned long long room;
+	char *why;
+
+	if (t->cf->audit_off || t->cf->audit_continue)
 		return NULL;
-	if (resume(t) == 0)
-		return NULL;
-	return t->blocked;
+	if (t->failed && resume(t) < 0)
+		return t->blocked;
+	/* A call whose record would not fit is not run: its record would
+	   be lost after the fact. */
+	if (t->dir && statvfs(t->dir, &sv) == 0) {
+		room = (unsigned long long)sv.f_bavail * sv.f_frsize;
+		if (room < need + ROOM_MARGIN) {
+			why = xasprintf("%s: only %llu bytes free", t->dir, room);
+			free(t->blocked);
+			t->blocked = xasprintf("corral refused the call: the "
+			    "audit log cannot be written (%s), and "
+			    "corral.audit.on_failure is \"refuse\". Free space "
+			    "or fix the log, then call again.", why);
+			free(why);
+			return t->blocked;
+		}
+	}
+	return NULL;
 }
 
 const char *

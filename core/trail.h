@@ -8,9 +8,10 @@
    config_load	path, sha256 (of the file's bytes), servers [alias...]
    session_start	session (16 hex digits, this run), client {name,
 		version}, protocol, corral (version), pid
-   session_end	session, reason, requests (answered), duration_ms
+   session_end	session, reason, requests (recorded), duration_ms
    child_spawn	server, pid, argv [...], sandbox (one-line summary:
-		"none" or "namespaces net=none ro=N rw=N seccomp landlock")
+		"none" or "namespaces net=none ro=N rw=N home=private
+		seccomp=on")
    child_exit	server, pid, status N | signal "KILL", stderr [tail]
    spawn_error	server, error (the command was not found, or a sandbox
 		step failed: "sandbox: ALIAS: step: reason")
@@ -78,9 +79,10 @@ struct trail *trail_new(struct ev_loop *, const struct config *);
 /* Record event with fields (an object, taken; may be NULL). Secrets are
    redacted first. Write failures are handled per corral.audit.on_failure. */
 void trail_event(struct trail *, const char *event, cJSON *fields);
-/* NULL when tool calls may run; otherwise why not (the log cannot be
-   written and on_failure is "refuse"). Tries the log again first. */
-const char *trail_blocked(struct trail *);
+/* NULL when a tool call of need bytes may run; otherwise why not: under
+   on_failure "refuse", the log failed (tried again first), or its file
+   system has too little room left for the call's record. */
+const char *trail_blocked(struct trail *, size_t need);
 /* What corral.audit.capture keeps of args (borrowed; NULL for {}); NULL
    when nothing is kept. Caller owns the result. */
 cJSON *trail_capture(const struct trail *, const cJSON *args);

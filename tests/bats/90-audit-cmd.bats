@@ -488,7 +488,7 @@ $(ts 6)  child_exit      server=echo pid=100 signal=KILL"
 	wait_for "\"seq\":$last,"
 	stop_tail TERM
 	local k want=""
-	for k in $(ls "$LOG".* | sed 's/.*\.//' | sort -rn); do
+	for k in $(ls "$LOG".* | sed -n 's/.*\.\([0-9][0-9]*\)$/\1/p' | sort -rn); do
 		want+="$(cat "$LOG.$k")"$'\n'
 	done
 	want+="$(cat "$LOG")"

@@ -15,7 +15,6 @@
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 
 #include "core/audit.h"
 #include "core/util.h"
@@ -58,25 +57,49 @@ is_lower_hex(const char *s, size_t n)
 	return 1;
 }
 
-/* Compute the hex HMAC-SHA256 of prev || b[0..blen) || ("}" if brace). */
+/* Compute the hex HMAC-SHA256 of prev || b[0..blen) || ("}" if brace).
+   The keyed context is kept between records: fetching the algorithm and
+   setting the key again for each one costs more than the MAC itself. */
 static void
 mac_compute(const unsigned char *key, const char *prev, const char *b,
     size_t blen, int brace, char out[AUDIT_MAC_HEX + 1])
 {
 	static const char hex[] = "0123456789abcdef";
+	static EVP_MAC_CTX *ctx;
+	static unsigned char ctx_key[AUDIT_KEY_LEN];
 	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0, i;
-	size_t plen = strlen(prev), n = plen + blen + (brace ? 1 : 0);
-	char *in = xmalloc(n + 1);
+	size_t mdlen = 0, i;
+	int fresh = 0;
 
-	memcpy(in, prev, plen);
-	memcpy(in + plen, b, blen);
-	if (brace)
-		in[plen + blen] = '}';
-	if (HMAC(EVP_sha256(), key, AUDIT_KEY_LEN, (unsigned char *)in, n, md,
-	    &mdlen) == NULL || mdlen != AUDIT_MAC_HEX / 2)
+	if (ctx == NULL) {
+		EVP_MAC *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+
+		if (mac == NULL || (ctx = EVP_MAC_CTX_new(mac)) == NULL)
+			fatal("HMAC-SHA256 is not available");
+		EVP_MAC_free(mac);
+		fresh = 1;
+	}
+	if (fresh || CRYPTO_memcmp(ctx_key, key, AUDIT_KEY_LEN) != 0) {
+		OSSL_PARAM params[] = {
+			OSSL_PARAM_construct_utf8_string("digest",
+			    (char *)"SHA256", 0),
+			OSSL_PARAM_construct_end()
+		};
+
+		if (EVP_MAC_init(ctx, key, AUDIT_KEY_LEN, params) != 1)
+			fatal("HMAC-SHA256 failed");
+		memcpy(ctx_key, key, AUDIT_KEY_LEN);
+	} else if (EVP_MAC_init(ctx, NULL, 0, NULL) != 1) {
 		fatal("HMAC-SHA256 failed");
-	free(in);
+	}
+	if (EVP_MAC_update(ctx, (const unsigned char *)prev,
+	    strlen(prev)) != 1 ||
+	    EVP_MAC_update(ctx, (const unsigned char *)b, blen) != 1 ||
+	    (brace && EVP_MAC_update(ctx, (const unsigned char *)"}", 1) !=
+	    1) ||
+	    EVP_MAC_final(ctx, md, &mdlen, sizeof(md)) != 1 ||
+	    mdlen != AUDIT_MAC_HEX / 2)
+		fatal("HMAC-SHA256 failed");
 	for (i = 0; i < mdlen; i++) {
 		out[2 * i] = hex[md[i] >> 4];
 		out[2 * i + 1] = hex[md[i] & 15];

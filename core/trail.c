@@ -16,6 +16,7 @@
 #include "core/util.h"
 
 #define RETRY_GAP 1.0	/* seconds between attempts on a failed log */
+#define ROOM_PLENTY (64ULL * 1024 * 1024)
 #define ROOM_MARGIN (16 * 1024)	/* free bytes a call's record needs, and
 				   then some for the records around it */
 
@@ -32,6 +33,8 @@ struct trail {
 	double retry_at;
 	char *blocked;		/* message for refused calls */
 	struct otel *otel;
+	unsigned long long room;	/* free bytes where the log is */
+	double room_at;			/* ... as of then */
 };
 
 #define OTEL_GRACE 1.0	/* seconds to send the last spans at exit */
@@ -279,9 +282,13 @@ trail_blocked(struct trail *t, size_t need)
 	if (t->failed && resume(t) < 0)
 		return t->blocked;
 	/* A call whose record would not fit is not run: its record would
-	   be lost after the fact. */
-	if (t->dir && statvfs(t->dir, &sv) == 0) {
+	   be lost after the fact. Plenty of room is looked at again only
+	   once a second. */
+	if (t->dir && (t->room < ROOM_PLENTY || mono_now() >= t->room_at +
+	    1) && statvfs(t->dir, &sv) == 0) {
 		room = (unsigned long long)sv.f_bavail * sv.f_frsize;
+		t->room = room;
+		t->room_at = mono_now();
 		if (room < need + ROOM_MARGIN) {
 			why = xasprintf("%s: only %llu bytes free", t->dir, room);
 			free(t->blocked);

@@ -1,5 +1,5 @@
 # corral — one non-recursive Makefile.
-# make [all] | check | demo | bench | fuzz | install | uninstall | clean
+# make [all] | check | demo | bench | stress | install | uninstall | clean
 PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
 MANDIR ?= $(PREFIX)/share/man
@@ -46,6 +46,8 @@ SERVER_SRC := $(filter-out tests/servers/fakelib.c,$(wildcard tests/servers/*.c)
 SERVERS := $(SERVER_SRC:%.c=$(B)/%)
 EXAMPLE_SRC := $(wildcard examples/*.c)
 EXAMPLES := $(EXAMPLE_SRC:%.c=$(B)/%)
+BENCH_SRC := $(wildcard tests/bench/*.c)
+BENCHES := $(BENCH_SRC:%.c=$(B)/%)
 TOOL_SRC := $(wildcard tests/tools/*.c)
 TOOLS := $(TOOL_SRC:%.c=$(B)/%)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
@@ -68,6 +70,10 @@ $(B)/tests/servers/%: $(B)/tests/servers/%.o $(B)/tests/servers/fakelib.o
 $(B)/examples/%: $(B)/examples/%.o
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
 
+# Benchmark programs stand alone: they must not share corral's code.
+$(B)/tests/bench/%: $(B)/tests/bench/%.o
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+
 # Test tools that use corral's own modules (e.g. writing audit logs).
 $(B)/tests/tools/%: $(B)/tests/tools/%.o $(CORE_OBJ)
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
@@ -75,7 +81,7 @@ $(B)/tests/tools/%: $(B)/tests/tools/%.o $(CORE_OBJ)
 $(B)/tests/unit/%: $(B)/tests/unit/%.o $(CORE_OBJ)
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS) -lcmocka
 
-servers: $(SERVERS) $(EXAMPLES) $(TOOLS)
+servers: $(SERVERS) $(EXAMPLES) $(TOOLS) $(BENCHES)
 units: $(UNITS)
 
 deps:
@@ -99,6 +105,11 @@ bench: deps
 	@if [ -f tests/bench/run.sh ]; then sh tests/bench/run.sh $(B); \
 	else echo "make bench: no benchmarks yet (tests/bench/run.sh)" >&2; exit 1; fi
 
+# The load test at full size (make check runs it scaled down).
+stress: deps-test
+	@$(MAKE) --no-print-directory WERROR=1 all servers
+	@CORRAL_STRESS=1 bats tests/bats/96-load.bats
+
 lint-man:
 	mandoc -Tlint -Wwarning man/*.[0-9]
 
@@ -116,7 +127,7 @@ uninstall:
 clean:
 	rm -rf build build-asan tests/interop/node_modules
 
-.PHONY: all servers units deps deps-test demo check bench lint-man install uninstall clean
+.PHONY: all servers units deps deps-test demo check bench stress lint-man install uninstall clean
 .SECONDARY:
 .DELETE_ON_ERROR:
 

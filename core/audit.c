@@ -17,6 +17,7 @@
 #include <openssl/evp.h>
 
 #include "core/audit.h"
+#include "core/buf.h"
 #include "core/util.h"
 
 /* Every line ends with MAC_SEP, 64 hex digits and "}. */
@@ -570,35 +571,44 @@ static char *
 record_make(struct audit *a, const char *event, const cJSON *fields,
     char *mac, size_t *len, char **err)
 {
-	const cJSON *c;
-	cJSON *o = cJSON_CreateObject();
-	char ts[32], *body, *line;
+	cJSON *ev = cJSON_CreateString(event);
+	char ts[32], *evs, *fs = NULL, *line;
+	struct buf b;
 	size_t n;
 
+	/* The same bytes as printing one object of v, seq, ts, event and the
+	   fields, without copying the fields into it first. */
 	now_rfc3339(ts);
-	cJSON_AddNumberToObject(o, "v", 1);
-	cJSON_AddNumberToObject(o, "seq", (double)(a->seq + 1));
-	cJSON_AddStringToObject(o, "ts", ts);
-	cJSON_AddStringToObject(o, "event", event);
-	cJSON_ArrayForEach(c, fields)
-		cJSON_AddItemToObject(o, c->string, cJSON_Duplicate(c, 1));
-	body = cJSON_PrintUnformatted(o);
-	cJSON_Delete(o);
-	if (body == NULL)
+	evs = cJSON_PrintUnformatted(ev);
+	cJSON_Delete(ev);
+	if (fields && (fs = cJSON_PrintUnformatted(fields)) == NULL)
 		fatal("out of memory");
-	/* Compact output escapes control characters in strings, so the body
-	   is one line and ends in the object's closing brace. */
-	n = strlen(body);
+	if (evs == NULL)
+		fatal("out of memory");
+	buf_init(&b, 0);
+	buf_addf(&b, "{\"v\":1,\"seq\":%lld,\"ts\":\"%s\",\"event\":%s",
+	    a->seq + 1, ts, evs);
+	/* Compact output escapes control characters in strings, so the
+	   fields are one line, "{...}". */
+	if (fs && strcmp(fs, "{}") != 0) {
+		buf_add(&b, ",", 1);
+		buf_adds(&b, fs + 1);
+	} else {
+		buf_add(&b, "}", 1);
+	}
+	cJSON_free(evs);
+	cJSON_free(fs);
+	n = buf_used(&b);
 	if (n + MAC_SUFFIX_LEN > AUDIT_RECORD_MAX) {
 		*err = xasprintf("audit record too large (%zu bytes)", n);
-		cJSON_free(body);
+		buf_free(&b);
 		return NULL;
 	}
-	mac_compute(a->key, a->mac, body, n, 0, mac);
+	mac_compute(a->key, a->mac, buf_head(&b), n, 0, mac);
 	line = xmalloc(n - 1 + MAC_SUFFIX_LEN + 2);
-	memcpy(line, body, n - 1);
+	memcpy(line, buf_head(&b), n - 1);
 	*len = (size_t)sprintf(line + n - 1, "%s%s\"}\n", MAC_SEP, mac) + n - 1;
-	cJSON_free(body);
+	buf_free(&b);
 	return line;
 }
 

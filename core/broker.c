@@ -387,10 +387,15 @@ add_session(struct broker *b, cJSON *f)
 	cJSON_AddStringToObject(f, "session", trail_session(b->trail));
 }
 
+/* Milliseconds with three decimals, printed once: cJSON would print a
+   fraction twice over to find its shortest form. */
 static void
 add_ms(cJSON *f, const char *k, double seconds)
 {
-	cJSON_AddNumberToObject(f, k, floor(seconds * 1e6) / 1e3);
+	char n[32];
+
+	snprintf(n, sizeof(n), "%.3f", floor(seconds * 1e6) / 1e3);
+	cJSON_AddRawToObject(f, k, n);
 }
 
 /* Start the record of a host request (again, after consent: the same). */

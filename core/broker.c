@@ -3153,7 +3153,8 @@ broker_child_message(struct broker *b, struct child *c, const char *p,
 			    "message (%s)%s", c->conf->alias, why,
 			    c->bad_lines == 10 ? "; further ones are counted "
 			    "quietly" : "");
-		if (c->bad_lines_run++ >= BAD_LINES_MAX) {
+		/* Once: the lines still coming while it stops are not news. */
+		if (c->bad_lines_run++ == BAD_LINES_MAX) {
 			logmsg("[%s] sent %d bad lines in a row; stopping it",
 			    c->conf->alias, BAD_LINES_MAX);
 			free(c->fail_reason);

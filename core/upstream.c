@@ -543,6 +543,11 @@ child_final(struct child *c)
 	buf_reset(&c->inq);
 	buf_reset(&c->outb);
 	c->scan = 0;
+	/* A line it never ended is told like one it ended. */
+	if (c->skipping)
+		logmsg("[%s] ended in the middle of a line of %zu bytes or "
+		    "more, more than max_message (%zu); dropped",
+		    c->conf->alias, c->skipped, b->cf->max_message);
 	c->skipping = 0;
 	c->proc.pid = 0;
 	broker_child_gone(b, c);

@@ -182,7 +182,26 @@ broker_host_send(struct broker *b, const char *msg, size_t len)
 	}
 	buf_add(&b->host_out, msg, len);
 	buf_add(&b->host_out, "\n", 1);
-	if (!ev_is_active(&b->host_wr))
+	/* Written by the flusher at the end of this loop turn, with the
+	   others of the turn; at once when much is waiting. */
+	if (!ev_is_active(&b->host_wr) && buf_used(&b->host_out) >= FLUSH_AT)
+		host_flush(b);
+}
+
+/* The end of a loop turn: write what it queued, to the host and to each
+   child, one write each. */
+static void
+flush_cb(struct ev_loop *loop, ev_prepare *w, int revents)
+{
+	struct broker *b = w->data;
+	int i;
+
+	(void)loop;
+	(void)revents;
+	for (i = 0; i < b->nchildren; i++)
+		child_flush(&b->children[i]);
+	if (b->sink == NULL && buf_used(&b->host_out) > 0 &&
+	    !ev_is_active(&b->host_wr))
 		host_flush(b);
 }
 
@@ -3371,6 +3390,9 @@ broker_new(struct ev_loop *loop, struct config *cf, host_sink sink,
 		ev_io_init(&b->host_wr, host_wr_cb, b->out_fd, EV_WRITE);
 		b->host_rd.data = b->host_wr.data = b;
 	}
+	ev_prepare_init(&b->flusher, flush_cb);
+	b->flusher.data = b;
+	ev_prepare_start(loop, &b->flusher);
 	ev_signal_init(&b->sigterm, signal_cb, SIGTERM);
 	ev_signal_init(&b->sigint, signal_cb, SIGINT);
 	ev_signal_init(&b->sighup, signal_cb, SIGHUP);
@@ -3516,6 +3538,7 @@ broker_free(struct broker *b)
 	ev_timer_stop(b->loop, &b->init_timer);
 	ev_timer_stop(b->loop, &b->list_timer);
 	ev_timer_stop(b->loop, &b->resume_timer);
+	ev_prepare_stop(b->loop, &b->flusher);
 	ev_signal_stop(b->loop, &b->sigterm);
 	ev_signal_stop(b->loop, &b->sigint);
 	ev_signal_stop(b->loop, &b->sighup);

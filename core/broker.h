@@ -25,6 +25,9 @@ struct bucket {
 };
 
 #define TAIL_LINES 20
+/* Messages queued in one loop turn are written together at its end,
+   unless this many bytes are waiting. */
+#define FLUSH_AT (64 * 1024)
 #define MAX_DEPTH 128
 
 enum child_state {
@@ -216,7 +219,7 @@ struct broker {
 	int stopping;
 	int exit_code;
 	ev_signal sigterm, sigint, sighup;
-	ev_prepare reaper;	/* decides once per turn whether to exit */
+	ev_prepare flusher;	/* writes what a loop turn queued, at once */
 	ev_timer list_timer;	/* host list_changed debounce */
 	ev_timer resume_timer;	/* read on after initialize is answered */
 	int notify_mask;
@@ -265,6 +268,8 @@ int child_send(struct child *, const char *, size_t);
 int64_t child_request(struct child *, const char *method, cJSON *params,
     struct preq *);
 void child_notify(struct child *, const char *method, cJSON *params);
+/* Write what is queued for the child now (the flusher's work). */
+void child_flush(struct child *);
 void child_free(struct child *);
 const char *child_state_name(enum child_state);
 

@@ -65,8 +65,10 @@ sha256_hex(const void *p, size_t n, char out[65])
 
 	if (EVP_Digest(p, n, md, &len, EVP_sha256(), NULL) != 1 || len != 32)
 		fatal("SHA-256 failed");
-	for (i = 0; i < len; i++)
-		snprintf(out + 2 * i, 3, "%02x", md[i]);
+	for (i = 0; i < len; i++) {
+		out[2 * i] = "0123456789abcdef"[md[i] >> 4];
+		out[2 * i + 1] = "0123456789abcdef"[md[i] & 15];
+	}
 	out[64] = '\0';
 }
 

@@ -84,7 +84,15 @@ scan_string(struct scan *s)
 
 	s->i++;	/* opening quote */
 	while (s->i < s->n) {
-		unsigned c = s->p[s->i];
+		unsigned c;
+
+		/* Plain ASCII, the bulk of any text, in a tight loop. */
+		while (s->i < s->n && (c = (unsigned char)s->p[s->i]) >= 0x20 &&
+		    c < 0x80 && c != '"' && c != '\\')
+			s->i++;
+		if (s->i >= s->n)
+			break;
+		c = (unsigned char)s->p[s->i];
 
 		if (c == '"') {
 			s->i++;
@@ -292,12 +300,24 @@ skip_value(const char *p, size_t i, size_t end)
 
 	do {
 		switch (p[i]) {
-		case '"':
-			for (i++; p[i] != '"'; i++)
-				if (p[i] == '\\')
-					i++;
-			i++;
+		case '"': {
+			/* Valid JSON: the closing quote is the first one not
+			   preceded by an odd run of backslashes. */
+			const char *q = p + i + 1, *r;
+
+			for (;;) {
+				q = memchr(q, '"', end - (size_t)(q - p));
+				if (q == NULL)
+					return end;
+				for (r = q; r > p + i + 1 && r[-1] == '\\'; r--)
+					;
+				if ((q - r) % 2 == 0)
+					break;
+				q++;
+			}
+			i = (size_t)(q - p) + 1;
 			break;
+		}
 		case '{':
 		case '[':
 			depth++;

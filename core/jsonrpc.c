@@ -36,26 +36,41 @@ jsonrpc_version_ok(const char *v)
 	return 0;
 }
 
-static int
-get(const char *p, struct jspan v, const char *k, struct jspan *out,
-    struct jmsg *m)
-{
-	int r = json_member(p, v, k, out);
+enum { M_ID, M_JSONRPC, M_METHOD, M_PARAMS, M_RESULT, M_ERROR, M_N };
 
-	if (r < 0) {
-		m->why = "duplicate member";
-		return -1;
+/* The members that matter, found in one pass over the object: a result
+   of megabytes is skipped once, not once per member looked for. Returns
+   the first of them that appears twice, or -1. */
+static int
+members(const char *p, struct jspan v, struct jspan out[M_N])
+{
+	static const char *const names[M_N] = { "id", "jsonrpc", "method",
+	    "params", "result", "error" };
+	struct jspan k, val;
+	size_t pos = 0;
+	int i, dup = -1;
+
+	memset(out, 0, M_N * sizeof(out[0]));
+	while (json_iter(p, v, &pos, &k, &val)) {
+		for (i = 0; i < M_N; i++) {
+			if (!json_streq(p, k, names[i]))
+				continue;
+			if (out[i].len == 0)
+				out[i] = val;
+			else if (dup < 0 || i < dup)
+				dup = i;
+			break;
+		}
 	}
-	if (r == 0)
-		out->off = out->len = 0;
-	return 0;
+	return dup;
 }
 
 void
 jsonrpc_classify(const char *p, struct jspan v, struct jmsg *m)
 {
-	struct jspan ver;
+	struct jspan mb[M_N];
 	enum json_type t;
+	int dup;
 
 	memset(m, 0, sizeof(*m));
 	m->all = v;
@@ -63,21 +78,20 @@ jsonrpc_classify(const char *p, struct jspan v, struct jmsg *m)
 		m->why = "not a JSON-RPC object";
 		return;
 	}
-	if (get(p, v, "id", &m->id, m) < 0) {
-		m->id.len = 0;
+	dup = members(p, v, mb);
+	if (dup == M_ID) {
+		m->why = "duplicate member";
 		return;
 	}
+	m->id = mb[M_ID];
 	t = json_type(p, m->id);
 	/* A null id is allowed only on an error response (JSON-RPC 2.0: the
 	   request's id could not be read). */
-	if (t == JT_NULL && json_member(p, v, "error", &ver) == 1 &&
-	    json_member(p, v, "result", NULL) == 0 &&
-	    json_member(p, v, "method", NULL) == 0 &&
-	    json_member(p, v, "jsonrpc", &ver) == 1 &&
-	    json_streq(p, ver, "2.0") &&
-	    json_member(p, v, "error", &ver) == 1 &&
-	    json_type(p, ver) == JT_OBJECT) {
-		m->error = ver;
+	if (dup < 0 && m->id.len && t == JT_NULL && mb[M_ERROR].len &&
+	    !mb[M_RESULT].len && !mb[M_METHOD].len && mb[M_JSONRPC].len &&
+	    json_streq(p, mb[M_JSONRPC], "2.0") &&
+	    json_type(p, mb[M_ERROR]) == JT_OBJECT) {
+		m->error = mb[M_ERROR];
 		m->kind = MSG_RESPONSE;
 		return;
 	}
@@ -86,13 +100,15 @@ jsonrpc_classify(const char *p, struct jspan v, struct jmsg *m)
 		m->why = "id must be a string or a number";
 		return;
 	}
-	if (get(p, v, "jsonrpc", &ver, m) < 0 ||
-	    get(p, v, "method", &m->method, m) < 0 ||
-	    get(p, v, "params", &m->params, m) < 0 ||
-	    get(p, v, "result", &m->result, m) < 0 ||
-	    get(p, v, "error", &m->error, m) < 0)
+	if (dup >= 0) {
+		m->why = "duplicate member";
 		return;
-	if (!json_streq(p, ver, "2.0")) {
+	}
+	m->method = mb[M_METHOD];
+	m->params = mb[M_PARAMS];
+	m->result = mb[M_RESULT];
+	m->error = mb[M_ERROR];
+	if (!json_streq(p, mb[M_JSONRPC], "2.0")) {
 		m->why = "jsonrpc must be \"2.0\"";
 		return;
 	}

@@ -324,6 +324,17 @@ in_cb(struct ev_loop *loop, ev_io *w, int revents)
 	}
 }
 
+void
+child_flush(struct child *c)
+{
+	if (buf_used(&c->inq) == 0 || ev_is_active(&c->wr) ||
+	    c->proc.in < 0)
+		return;
+	ev_io_start(c->b->loop, &c->wr);
+	/* Try at once: most writes complete without waiting. */
+	in_cb(c->b->loop, &c->wr, EV_WRITE);
+}
+
 int
 child_send(struct child *c, const char *msg, size_t len)
 {
@@ -333,11 +344,10 @@ child_send(struct child *c, const char *msg, size_t len)
 		return -1;
 	buf_add(&c->inq, msg, len);
 	buf_add(&c->inq, "\n", 1);
-	if (!ev_is_active(&c->wr)) {
-		ev_io_start(c->b->loop, &c->wr);
-		/* Try at once: most writes complete without waiting. */
-		in_cb(c->b->loop, &c->wr, EV_WRITE);
-	}
+	/* The broker's flusher writes at the end of this loop turn, so the
+	   messages of one turn go out in one write. */
+	if (buf_used(&c->inq) >= FLUSH_AT)
+		child_flush(c);
 	return 0;
 }
 
@@ -433,6 +443,8 @@ child_stop(struct child *c)
 		return;
 	c->state = CH_STOPPING;
 	ev_timer_stop(loop, &c->start_timer);
+	/* What is queued still goes; in_cb closes its stdin after. */
+	child_flush(c);
 	if (c->proc.in >= 0 && !ev_is_active(&c->wr)) {
 		close(c->proc.in);
 		c->proc.in = -1;

@@ -1,6 +1,7 @@
 /* Unit tests for core/trail: what each capture mode keeps of the
    arguments, and that secrets are redacted from every string and key. */
 #include <stdarg.h>
+#include <stdlib.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <setjmp.h>
@@ -11,12 +12,20 @@
 #include "core/util.h"
 #include "tests/unit/unit.h"
 
-/* A trail with the log turned off: capture and redaction still work. */
+/* A trail writing to a log in a temporary state directory. */
 static struct trail *
 trail_for(struct config *cf, int capture)
 {
-	cf->audit_off = 1;
+	static char dir[64];
+
+	if (dir[0] == '\0') {
+		snprintf(dir, sizeof(dir), "/tmp/corral-trail-XXXXXX");
+		if (mkdtemp(dir) == NULL)
+			fail_msg("mkdtemp");
+		setenv("XDG_STATE_HOME", dir, 1);
+	}
 	cf->audit_capture = capture;
+	cf->audit_keep = 1;
 	return trail_new(NULL, cf);
 }
 
@@ -134,6 +143,23 @@ test_redact(void **state)
 	trail_free(t);
 }
 
+/* With the log off nothing is kept, so nothing is computed. */
+static void
+test_capture_off(void **state)
+{
+	struct config cf;
+	struct trail *t;
+	cJSON *args = cJSON_Parse("{\"a\":1}");
+
+	(void)state;
+	memset(&cf, 0, sizeof(cf));
+	cf.audit_off = 1;
+	t = trail_new(NULL, &cf);
+	assert_null(trail_capture(t, args));
+	trail_free(t);
+	cJSON_Delete(args);
+}
+
 static void
 test_session_id(void **state)
 {
@@ -160,6 +186,7 @@ main(void)
 		cmocka_unit_test(test_capture_shape),
 		cmocka_unit_test(test_capture_none_full),
 		cmocka_unit_test(test_redact),
+		cmocka_unit_test(test_capture_off),
 		cmocka_unit_test(test_session_id),
 	};
 

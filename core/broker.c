@@ -425,8 +425,8 @@ arec_begin(struct broker *b, struct rctx *r)
 	cJSON *params;
 	const char *s;
 
-	if (a)
-		return a;
+	if (a || !trail_wanted(b->trail))
+		return a;	/* nothing records requests: no record */
 	a = xcalloc(1, sizeof(*a));
 	a->id = span_dup(r->p, r->m.id);
 	a->idlen = r->m.id.len;

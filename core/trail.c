@@ -209,6 +209,12 @@ otel_start(struct trail *t)
 	cJSON_Delete(h);
 }
 
+int
+trail_wanted(const struct trail *t)
+{
+	return !t->cf->audit_off || t->otel != NULL;
+}
+
 struct otel *
 trail_otel(const struct trail *t)
 {

@@ -88,6 +88,8 @@ const char *trail_blocked(struct trail *, size_t need);
 cJSON *trail_capture(const struct trail *, const cJSON *args);
 /* Replace every secret in every string (and key) of j, in place. */
 void trail_redact(const struct trail *, cJSON *j);
+/* Does anything record requests (the log, or spans)? */
+int trail_wanted(const struct trail *);
 /* The span exporter, or NULL when corral.otel is not set. */
 struct otel *trail_otel(const struct trail *);
 /* Send a finished span (its strings taken), secrets redacted. */

@@ -2791,14 +2791,30 @@ child_response(struct broker *b, struct child *c, const char *p,
 		/* Only the id changes on the way back. */
 		ed = (struct jedit){ m->id.off - m->all.off, m->id.len, h->id,
 		    h->idlen };
-		buf_init(&o, 0);
-		json_splice(&o, p + m->all.off, m->all.len, &ed, 1);
 		outcome = child_outcome(p, m, &code);
 		if ((a = map_get(&b->arecs, h->id, h->idlen)) != NULL)
 			a->cend_ns = otel_now_ns();
-		arec_answer(b, h->id, h->idlen, outcome, code, buf_used(&o));
-		deliver(b, h->batch, buf_head(&o), buf_used(&o));
-		buf_free(&o);
+		arec_answer(b, h->id, h->idlen, outcome, code, m->all.len -
+		    m->id.len + h->idlen);
+		if (h->batch == NULL && b->sink == NULL) {
+			/* Straight into the host's queue: a big result is
+			   not copied twice. */
+			if (buf_reserve(&b->host_out, m->all.len - m->id.len +
+			    h->idlen + 1) == NULL || json_splice(&b->host_out,
+			    p + m->all.off, m->all.len, &ed, 1) < 0)
+				logmsg("the host is not reading; dropped a "
+				    "message of %zu bytes", m->all.len);
+			else
+				buf_add(&b->host_out, "\n", 1);
+			if (!ev_is_active(&b->host_wr) &&
+			    buf_used(&b->host_out) >= FLUSH_AT)
+				host_flush(b);
+		} else {
+			buf_init(&o, 0);
+			json_splice(&o, p + m->all.off, m->all.len, &ed, 1);
+			deliver(b, h->batch, buf_head(&o), buf_used(&o));
+			buf_free(&o);
+		}
 		hreq_free(b, h);
 	} else if (pq->done) {
 		pq->done(b, pq, c->idx, p, m->all.len,

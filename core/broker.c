@@ -1710,8 +1710,7 @@ static int
 gate_call(struct broker *b, struct rctx *r, const struct cat_entry *e)
 {
 	struct child *c = &b->children[e->owner];
-	const cJSON *args = cJSON_GetObjectItemCaseSensitive(rctx_params(r),
-	    "arguments");
+	const cJSON *args = NULL;
 	const cJSON *ann = cJSON_GetObjectItemCaseSensitive(e->def,
 	    "annotations");
 	struct pinfo *pi = map_gets(&c->pins, e->orig);
@@ -1723,6 +1722,11 @@ gate_call(struct broker *b, struct rctx *r, const struct cat_entry *e)
 
 	/* No pin means it was never checked: treat it as changed. */
 	changed = pi == NULL || pi->changed || c->server_changed;
+	/* The arguments are parsed only for rules that look at them. */
+	if (policy_has_conditions(&c->conf->policy) ||
+	    policy_has_conditions(&b->cf->policy))
+		args = cJSON_GetObjectItemCaseSensitive(rctx_params(r),
+		    "arguments");
 	d = policy_decide(&c->conf->policy, &b->cf->policy,
 	    c->conf->trust_annotations, e->orig, args, ann, &why);
 	if (d == DEC_DENY) {
@@ -1759,6 +1763,7 @@ gate_call(struct broker *b, struct rctx *r, const struct cat_entry *e)
 		return 0;
 	}
 	h = hreq_new(b, r);
+	args = cJSON_GetObjectItemCaseSensitive(rctx_params(r), "arguments");
 	consent_ask(b, h, r->p + r->m.all.off, r->m.all.len, c->idx, e->orig,
 	    e->exposed, hash, changed, args, pi ? pi->def : e->def);
 	return 1;

@@ -323,3 +323,14 @@ policy_clear(struct policy *p)
 	free(p->rules);
 	memset(p, 0, sizeof(*p));
 }
+
+int
+policy_has_conditions(const struct policy *p)
+{
+	int i;
+
+	for (i = 0; i < p->nrules; i++)
+		if (p->rules[i].nconds > 0)
+			return 1;
+	return 0;
+}

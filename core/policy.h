@@ -60,4 +60,7 @@ double policy_rate(const char *);
 const char *policy_word(enum decision);
 void policy_clear(struct policy *);
 
+/* Does any rule of p look at the arguments? */
+int policy_has_conditions(const struct policy *);
+
 #endif

@@ -2503,10 +2503,16 @@ host_line(struct broker *b, const char *p, size_t len)
 	size_t pos = 0;
 	int n = 0;
 
-	if (json_check(p, len, MAX_DEPTH, &v, &why) < 0) {
-		char *m = xasprintf("Parse error: %s", why);
+	if (json_check_unique(p, len, MAX_DEPTH, &v, &why) < 0) {
+		/* Valid JSON with a key twice is refused, not parsed: a
+		   policy could read one value and the server the other. */
+		int dup = json_check(p, len, MAX_DEPTH, NULL, NULL) == 0;
+		char *m = dup ? xasprintf("Invalid Request: %s (refused: "
+		    "parsers disagree on which one counts)", why) :
+		    xasprintf("Parse error: %s", why);
 
-		respond_error(b, NULL, NULL, 0, RPC_PARSE_ERROR, m, NULL);
+		respond_error(b, NULL, NULL, 0, dup ? RPC_INVALID_REQUEST :
+		    RPC_PARSE_ERROR, m, NULL);
 		free(m);
 		return;
 	}
@@ -3183,9 +3189,9 @@ broker_child_message(struct broker *b, struct child *c, const char *p,
 	struct jmsg m;
 	const char *why;
 
-	if (json_check(p, len, MAX_DEPTH, &v, &why) < 0 ||
+	if (json_check_unique(p, len, MAX_DEPTH, &v, &why) < 0 ||
 	    (jsonrpc_classify(p, v, &m), m.kind == MSG_INVALID)) {
-		if (json_check(p, len, MAX_DEPTH, &v, &why) == 0)
+		if (json_check_unique(p, len, MAX_DEPTH, &v, &why) == 0)
 			why = m.why;
 		c->bad_lines++;
 		if (c->bad_lines <= 10 || c->bad_lines % 1000 == 0)
@@ -3532,6 +3538,30 @@ broker_free(struct broker *b)
 			free(pq);
 		}
 		child_free(c);
+	}
+	/* Batches still waiting for answers go with their requests. */
+	{
+		struct batch **bts = NULL;
+		size_t nb = 0, k;
+
+		for (e = map_first(&b->hreqs, &it); e;
+		    e = map_next(&b->hreqs, &it, e)) {
+			struct hreq *h = e->val;
+
+			if (h->batch == NULL)
+				continue;
+			for (k = 0; k < nb && bts[k] != h->batch; k++)
+				;
+			if (k == nb) {
+				bts = xrealloc(bts, (nb + 1) * sizeof(*bts));
+				bts[nb++] = h->batch;
+			}
+		}
+		for (k = 0; k < nb; k++) {
+			buf_free(&bts[k]->out);
+			free(bts[k]);
+		}
+		free(bts);
 	}
 	while ((e = map_first(&b->hreqs, &it)) != NULL)
 		hreq_free(b, e->val);

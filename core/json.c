@@ -11,7 +11,79 @@ struct scan {
 	size_t n, i;
 	int depth, maxdepth;
 	const char *why;
+	int unique;		/* refuse an object naming a key twice */
 };
+
+/* The keys of one object, as 64-bit hashes of their decoded text: a
+   short list, then an open-addressing table once it grows. Equal keys
+   always collide; a false match needs a 64-bit collision and only
+   refuses the message. */
+struct keyset {
+	uint64_t small[16];
+	size_t n;
+	uint64_t *tab;		/* 0 marks a free slot; hashes are made odd */
+	size_t cap;
+};
+
+static int
+keyset_put(struct keyset *k, uint64_t h)
+{
+	size_t i, j;
+
+	h |= 1;
+	if (k->tab == NULL && k->n < 16) {
+		for (i = 0; i < k->n; i++)
+			if (k->small[i] == h)
+				return 1;
+		k->small[k->n++] = h;
+		return 0;
+	}
+	if (k->tab == NULL || 2 * (k->n + 1) > k->cap) {
+		size_t ncap = k->cap ? 2 * k->cap : 64;
+		uint64_t *t = xcalloc(ncap, sizeof(*t)), *old = k->tab;
+		size_t ocap = k->cap, on = k->n;
+
+		k->tab = t;
+		k->cap = ncap;
+		k->n = 0;
+		if (old == NULL) {
+			for (i = 0; i < on; i++)
+				keyset_put(k, k->small[i]);
+		} else {
+			for (i = 0; i < ocap; i++)
+				if (old[i])
+					keyset_put(k, old[i]);
+			free(old);
+		}
+	}
+	for (j = h & (k->cap - 1);; j = (j + 1) & (k->cap - 1)) {
+		if (k->tab[j] == h)
+			return 1;
+		if (k->tab[j] == 0) {
+			k->tab[j] = h;
+			k->n++;
+			return 0;
+		}
+	}
+}
+
+/* The hash of the key whose quoted text is p[from..to). */
+static uint64_t
+key_hash(const unsigned char *p, size_t from, size_t to)
+{
+	const char *q = (const char *)p + from + 1;
+	size_t n = to - from - 2, len;
+	struct jspan sp = { from, to - from };
+	uint64_t h;
+	char *d;
+
+	if (memchr(q, '\\', n) == NULL)
+		return fnv1a64(q, n);
+	d = json_strdup((const char *)p, sp, &len);
+	h = fnv1a64(d, len);
+	free(d);
+	return h;
+}
 
 static void
 skip_ws(struct scan *s)
@@ -175,10 +247,15 @@ static int scan_value(struct scan *);
 static int
 scan_container(struct scan *s, char close)
 {
-	int first = 1;
+	struct keyset ks;
+	size_t kstart;
+	int first = 1, r = -1;
 
 	if (++s->depth > s->maxdepth)
 		return fail(s, "nesting too deep");
+	ks.n = 0;
+	ks.tab = NULL;
+	ks.cap = 0;
 	s->i++;
 	for (;;) {
 		skip_ws(s);
@@ -189,20 +266,33 @@ scan_container(struct scan *s, char close)
 			break;
 		}
 		if (close == '}') {
-			if (s->p[s->i] != '"')
-				return fail(s, "expected member name");
+			if (s->p[s->i] != '"') {
+				fail(s, "expected member name");
+				goto out;
+			}
+			kstart = s->i;
 			if (scan_string(s) < 0)
-				return -1;
+				goto out;
+			if (s->unique && keyset_put(&ks, key_hash(s->p, kstart,
+			    s->i))) {
+				s->i = kstart;
+				fail(s, "duplicate key in an object");
+				goto out;
+			}
 			skip_ws(s);
-			if (s->i >= s->n || s->p[s->i] != ':')
-				return fail(s, "expected ':'");
+			if (s->i >= s->n || s->p[s->i] != ':') {
+				fail(s, "expected ':'");
+				goto out;
+			}
 			s->i++;
 		}
 		if (scan_value(s) < 0)
-			return -1;
+			goto out;
 		skip_ws(s);
-		if (s->i >= s->n)
-			return fail(s, "unexpected end");
+		if (s->i >= s->n) {
+			fail(s, "unexpected end");
+			goto out;
+		}
 		if (s->p[s->i] == ',') {
 			s->i++;
 			first = 0;
@@ -212,10 +302,14 @@ scan_container(struct scan *s, char close)
 			s->i++;
 			break;
 		}
-		return fail(s, "expected ',' or end of container");
+		fail(s, "expected ',' or end of container");
+		goto out;
 	}
 	s->depth--;
-	return 0;
+	r = 0;
+out:
+	free(ks.tab);
+	return r;
 }
 
 static int
@@ -245,11 +339,29 @@ scan_value(struct scan *s)
 	}
 }
 
+static int check(const char *, size_t, int, struct jspan *, const char **,
+    int);
+
 int
 json_check(const char *p, size_t n, int maxdepth, struct jspan *val,
     const char **why)
 {
-	struct scan s = { (const unsigned char *)p, n, 0, 0, maxdepth, NULL };
+	return check(p, n, maxdepth, val, why, 0);
+}
+
+int
+json_check_unique(const char *p, size_t n, int maxdepth, struct jspan *val,
+    const char **why)
+{
+	return check(p, n, maxdepth, val, why, 1);
+}
+
+static int
+check(const char *p, size_t n, int maxdepth, struct jspan *val,
+    const char **why, int unique)
+{
+	struct scan s = { (const unsigned char *)p, n, 0, 0, maxdepth, NULL,
+	    unique };
 	size_t start;
 
 	skip_ws(&s);

@@ -24,6 +24,11 @@ enum json_type {
    the offset where it went wrong in val->off. */
 int json_check(const char *p, size_t n, int maxdepth, struct jspan *val,
     const char **why);
+/* The same, and an object that names a key twice (after unescaping) is
+   refused: parsers disagree on which one counts, so a policy could see
+   one value and a server act on the other. */
+int json_check_unique(const char *p, size_t n, int maxdepth,
+    struct jspan *val, const char **why);
 /* Type of the value at span v of checked text. */
 enum json_type json_type(const char *p, struct jspan v);
 /* Find member key of the object at span obj (checked text). Returns 1 with

@@ -679,3 +679,27 @@ EOF
 	assert_output 60000
 	finish
 }
+
+@test "a key named twice in an object is refused, escaped or not; the server never sees the call" {
+	write_config <<EOF2
+{"mcpServers":{"echo":{"command":"$SRV/echo","env":{"FAKE_LOG":"$(flog echo)"}}}}
+EOF2
+	start_corral
+	initialize 2025-06-18
+	local want='{"jsonrpc":"2.0","id":null,"error":{"code":-32600,"message":"Invalid Request: duplicate key in an object (refused: parsers disagree on which one counts)"}}'
+	# A policy would read the first "text", many servers the last.
+	send "$(call 1 echo__echo '{"text":"ok","text":"forbidden"}')"
+	send "$(call 2 echo__echo '{"text":"ok","te\u0078t":"forbidden"}')"
+	send "$(req 3 tools/call '{"name":"echo__echo","arguments":{"text":"a"},"arguments":{"text":"b"}}')"
+	send "$(call 4 echo__echo '{"text":"fine"}')"
+	wait_for '"id":4,'
+	assert_equal "$(count_out '^\{"jsonrpc":"2.0","id":null,"error":\{"code":-32600,"message":"Invalid Request: duplicate key')" 3
+	assert_out "$want"
+	assert_out "$(text_result 4 fine)"
+	run ! grep -q forbidden "$(flog echo)"
+	# The same key at different depths, or in sibling objects, is fine.
+	send "$(call 5 echo__echo '{"text":"x","o":{"text":"y"},"a":[{"k":1},{"k":2}]}')"
+	wait_for '"id":5,'
+	assert_out "$(text_result 5 x)"
+	finish
+}

@@ -720,6 +720,53 @@ test_splice_append_and_max(void **state)
 
 /* ---- the group --------------------------------------------------------- */
 
+
+/* json_check_unique: a key twice in one object, however written, is
+   refused; the same key in other objects is not. */
+static void
+test_unique_keys(void **state)
+{
+	static const struct {
+		const char *json;
+		int ok;
+	} cases[] = {
+		{ "{\"a\":1,\"b\":2}", 1 },
+		{ "{\"a\":1,\"a\":2}", 0 },
+		{ "{\"a\":1,\"\\u0061\":2}", 0 },
+		{ "{\"a\":{\"a\":1},\"b\":{\"a\":2}}", 1 },
+		{ "[{\"k\":1},{\"k\":2}]", 1 },
+		{ "{\"o\":{\"x\":1,\"y\":[{\"z\":1,\"z\":2}]}}", 0 },
+		{ "{\"\":1,\"\":2}", 0 },
+		{ "{\"a\\nb\":1,\"a\\u000ab\":2}", 0 },
+	};
+	char big[8192];
+	size_t i, n;
+	struct jspan v;
+	const char *why;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		assert_int_equal(json_check(cases[i].json,
+		    strlen(cases[i].json), 64, &v, &why), 0);
+		assert_int_equal(json_check_unique(cases[i].json,
+		    strlen(cases[i].json), 64, &v, &why) == 0, cases[i].ok);
+		if (!cases[i].ok)
+			assert_string_equal(why, "duplicate key in an object");
+	}
+	/* Past the short list: 300 keys, then one of them again. */
+	n = (size_t)snprintf(big, sizeof(big), "{");
+	for (i = 0; i < 300; i++)
+		n += (size_t)snprintf(big + n, sizeof(big) - n, "%s\"k%zu\":%zu",
+		    i ? "," : "", i, i);
+	big[n++] = '}';
+	big[n] = '\0';
+	assert_int_equal(json_check_unique(big, n, 64, &v, &why), 0);
+	n--;
+	n += (size_t)snprintf(big + n, sizeof(big) - n, ",\"k17\":0}");
+	assert_int_equal(json_check_unique(big, n, 64, &v, &why), -1);
+	assert_string_equal(why, "duplicate key in an object");
+}
+
 static const struct CMUnitTest plain[] = {
 	cmocka_unit_test(test_check_deep),
 	cmocka_unit_test(test_check_length_bound),
@@ -728,6 +775,7 @@ static const struct CMUnitTest plain[] = {
 	cmocka_unit_test(test_iter_scalars_and_null_key),
 	cmocka_unit_test(test_strdup_not_string),
 	cmocka_unit_test(test_strdup_span),
+	cmocka_unit_test(test_unique_keys),
 	cmocka_unit_test(test_streq_absent),
 	cmocka_unit_test(test_splice_replace_id),
 	cmocka_unit_test(test_splice_append_and_max),

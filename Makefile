@@ -52,6 +52,10 @@ TOOL_SRC := $(wildcard tests/tools/*.c)
 TOOLS := $(TOOL_SRC:%.c=$(B)/%)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNITS := $(UNIT_SRC:%.c=$(B)/%)
+# Fuzz harnesses: replayed over their corpora by make check (gcc, with
+# tests/fuzz/replay.c); make fuzz builds them with clang and libFuzzer.
+FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_REPLAY := $(FUZZ_SRC:%.c=$(B)/%)
 
 all: $(B)/corral
 
@@ -81,8 +85,12 @@ $(B)/tests/tools/%: $(B)/tests/tools/%.o $(CORE_OBJ)
 $(B)/tests/unit/%: $(B)/tests/unit/%.o $(CORE_OBJ)
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS) -lcmocka
 
+$(B)/tests/fuzz/fuzz_%: $(B)/tests/fuzz/fuzz_%.o $(B)/tests/fuzz/replay.o $(CORE_OBJ)
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+
 servers: $(SERVERS) $(EXAMPLES) $(TOOLS) $(BENCHES)
 units: $(UNITS)
+fuzzers: $(FUZZ_REPLAY)
 
 deps:
 	@sh scripts/deps.sh
@@ -96,8 +104,8 @@ demo: deps
 
 # Every test, on the normal build and on an ASan+UBSan build.
 check: deps-test
-	@$(MAKE) --no-print-directory WERROR=1 all servers units
-	@$(MAKE) --no-print-directory WERROR=1 B=build-asan SAN=1 all servers units
+	@$(MAKE) --no-print-directory WERROR=1 all servers units fuzzers
+	@$(MAKE) --no-print-directory WERROR=1 B=build-asan SAN=1 all servers units fuzzers
 	@sh tests/run.sh
 
 bench: deps
@@ -109,6 +117,41 @@ bench: deps
 stress: deps-test
 	@$(MAKE) --no-print-directory WERROR=1 all servers
 	@CORRAL_STRESS=1 bats tests/bats/96-load.bats
+
+# Fuzzing with clang's libFuzzer: build-fuzz/ holds clang objects only.
+# make fuzz [FUZZ_SECONDS=60] [FUZZ_TARGETS="fuzz_host ..."] [FUZZ_JOBS=2]
+FZ := build-fuzz
+FUZZ_CC ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_JOBS ?= 2
+FUZZ_TARGETS ?= $(notdir $(basename $(FUZZ_SRC)))
+FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined
+# FUZZ_KNOWN: -D switches of work-arounds in the harnesses for product
+# bugs already reported, so that fuzzing goes on past them (make check
+# replays tests/fuzz/regress/ without them). None is needed now.
+FUZZ_KNOWN ?=
+FUZZ_CFLAGS := -std=gnu11 -D_GNU_SOURCE -O1 -g -fno-omit-frame-pointer \
+	$(FUZZ_SAN) -I. $(PKG_CFLAGS) $(FUZZ_KNOWN) -MMD -MP
+FZ_CORE_OBJ := $(CORE_SRC:%.c=$(FZ)/%.o)
+FUZZ_BINS := $(FUZZ_SRC:tests/fuzz/%.c=$(FZ)/%)
+
+$(FZ)/%.o: %.c
+	@mkdir -p $(@D)
+	@echo "  CLANG   $@"
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+
+$(FZ)/fuzz_%: $(FZ)/tests/fuzz/fuzz_%.o $(FZ_CORE_OBJ)
+	@echo "  LD      $@"
+	$(Q)$(FUZZ_CC) -fsanitize=fuzzer $(FUZZ_SAN) -o $@ $^ $(LIBS)
+
+fuzz-build: $(FUZZ_BINS)
+
+fuzz: deps-fuzz
+	@$(MAKE) --no-print-directory fuzz-build
+	@sh tests/fuzz/run.sh $(FZ) $(FUZZ_SECONDS) $(FUZZ_JOBS) $(FUZZ_TARGETS)
+
+deps-fuzz:
+	@sh scripts/deps.sh fuzz
 
 lint-man:
 	mandoc -Tlint -Wwarning man/*.[0-9]
@@ -125,10 +168,13 @@ uninstall:
 		$(DESTDIR)$(MANDIR)/man5/corral.json.5 $(DESTDIR)$(MANDIR)/man7/corral-sandbox.7
 
 clean:
-	rm -rf build build-asan tests/interop/node_modules
+	rm -rf build build-asan build-fuzz tests/interop/node_modules
 
-.PHONY: all servers units deps deps-test demo check bench stress lint-man install uninstall clean
+.PHONY: all servers units fuzzers fuzz fuzz-build deps-fuzz deps deps-test demo check bench stress lint-man install uninstall clean
 .SECONDARY:
 .DELETE_ON_ERROR:
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)
+ifneq ($(filter fuzz fuzz-build $(FZ)/%,$(MAKECMDGOALS)),)
+-include $(shell find $(FZ) -name '*.d' 2>/dev/null)
+endif

@@ -4,8 +4,10 @@
 set -eu
 build="gcc make pkg-config libev-dev libcjson-dev libseccomp-dev libcurl4-openssl-dev libssl-dev"
 test="jq bats bats-assert bats-support libcmocka-dev mandoc nodejs npm python3 util-linux clang libclang-rt-14-dev"
+fuzz="clang libclang-rt-14-dev"
 want="$build"
 [ "${1:-}" = test ] && want="$build $test"
+[ "${1:-}" = fuzz ] && want="$build $fuzz"
 missing=""
 for p in $want; do
 	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed"; then

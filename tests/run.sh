@@ -1,10 +1,10 @@
 #!/bin/sh
 # Run every test suite on the normal and the ASan+UBSan builds and end with
 # one line "N passed, M failed". Exit status 0 only when nothing failed.
-# SUITES may name a subset: unit bats interop lint.
+# SUITES may name a subset: unit fuzz bats interop lint.
 set -u
 cd "$(dirname "$0")/.."
-SUITES="${SUITES:-unit bats interop lint}"
+SUITES="${SUITES:-unit fuzz bats interop lint}"
 BUILDS="${BUILDS:-build build-asan}"
 log="$(mktemp -d)"
 trap 'rm -rf "$log"' EXIT
@@ -47,6 +47,35 @@ for s in $SUITES; do
 				[ -x "$t" ] || continue
 				tap "unit-$(basename "$b")-$(basename "$t")" \
 				    env CMOCKA_MESSAGE_OUTPUT=TAP "$t"
+			done
+		done
+		;;
+	fuzz)
+		# Replay each fuzz harness over its committed corpus and the
+		# inputs that once broke it (tests/fuzz/regress): one line per
+		# harness and build.
+		for b in $BUILDS; do
+			for t in "$b"/tests/fuzz/fuzz_*; do
+				case "$t" in *.o|*.d) continue ;; esac
+				[ -x "$t" ] || continue
+				n=$(basename "$t")
+				name="fuzz-$(basename "$b")-$n"
+				echo "== $name"
+				set -- "tests/fuzz/corpus/$n"
+				[ -d "tests/fuzz/regress/$n" ] &&
+				    set -- "$@" "tests/fuzz/regress/$n"
+				if out=$("$t" "$@" 2>"$log/$name.err"); then
+					echo "ok - fuzz replay $n on $b: $out" |
+					    tee "$log/$name.tap"
+				else
+					# What broke, and on which input.
+					grep -v '^replay: ' "$log/$name.err" | tail -40
+					grep -E '^replay: .* leaked' "$log/$name.err"
+					grep '^replay: ' "$log/$name.err" | tail -1
+					echo "not ok - fuzz replay $n on $b" \
+					    "(${out:-stopped at the input named above})" |
+					    tee "$log/$name.tap"
+				fi
 			done
 		done
 		;;

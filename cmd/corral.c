@@ -1,4 +1,5 @@
 /* corral: one MCP server for many, each in a sandbox. */
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -51,6 +52,10 @@ main(int argc, char **argv)
 	int i;
 
 	signal(SIGPIPE, SIG_IGN);
+	/* Big messages get their own mappings, which realloc grows
+	   without copying and free returns at once; a fixed threshold
+	   stops glibc from raising it after the first big free. */
+	mallopt(M_MMAP_THRESHOLD, 256 * 1024);
 	if (argc < 2) {
 		usage(stderr);
 		return 2;

@@ -4,6 +4,7 @@
 #include <sys/wait.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -134,6 +135,18 @@ host_wr_cb(struct ev_loop *loop, ev_io *w, int revents)
 	host_flush(b);
 }
 
+/*
+ * A pipe holds 64 KiB by default: a big message then moves in 64 KiB
+ * writes, each waking the reader. When a link first carries a big
+ * message, its pipe is made larger (once; a pipe that is not ours to
+ * grow, or a user over the kernel's pipe budget, keeps its size).
+ */
+void
+pipe_grow(int fd)
+{
+	(void)fcntl(fd, F_SETPIPE_SZ, PIPE_BIG);
+}
+
 static void
 host_flush(struct broker *b)
 {
@@ -145,6 +158,12 @@ host_flush(struct broker *b)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && errno == EAGAIN) {
+			if (!b->out_pipe_grown &&
+			    buf_used(&b->host_out) > PIPE_GROW_AT) {
+				pipe_grow(b->out_fd);
+				b->out_pipe_grown = 1;
+				continue;
+			}
 			if (!ev_is_active(&b->host_wr))
 				ev_io_start(b->loop, &b->host_wr);
 			/* Stop reading children while the host lags. */
@@ -2641,6 +2660,10 @@ host_rd_cb(struct ev_loop *loop, ev_io *w, int revents)
 			return;
 		}
 		buf_commit(&b->host_in, n);
+		if (!b->in_pipe_grown && buf_used(&b->host_in) > PIPE_GROW_AT) {
+			pipe_grow(b->in_fd);
+			b->in_pipe_grown = 1;
+		}
 		if (b->host_skipping) {
 			char *nl = memchr(buf_head(&b->host_in), '\n',
 			    buf_used(&b->host_in));

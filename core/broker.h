@@ -80,6 +80,8 @@ struct child {
 	struct buf outb;	/* from the child's stdout */
 	size_t scan;		/* newline search resumes here */
 	int skipping;		/* dropping an oversized line */
+	int pipe_grown;		/* stdout pipe enlarged (pipe_grow) */
+	int inpipe_grown;	/* stdin pipe enlarged */
 	char skip_head[256];
 	size_t skip_headlen;
 	char skip_tail[64];
@@ -189,6 +191,8 @@ struct broker {
 	struct buf host_in, host_out;
 	size_t host_scan;
 	int host_skipping;
+	int out_pipe_grown;	/* stdout pipe enlarged (pipe_grow) */
+	int in_pipe_grown;	/* stdin pipe enlarged */
 	char host_skip_head[256];
 	size_t host_skip_headlen;
 	int host_eof;
@@ -280,6 +284,10 @@ void broker_child_oversize(struct broker *, struct child *, size_t bytes);
 void broker_child_initialize(struct broker *, struct child *);
 void broker_child_gone(struct broker *, struct child *);
 void broker_host_send(struct broker *, const char *, size_t);
+
+#define PIPE_GROW_AT	(64 * 1024)	/* a message this big grows its pipe */
+#define PIPE_BIG	(256 * 1024)
+void pipe_grow(int);
 void broker_check_exit(struct broker *);
 /* Send corral's own request to the host; the creq (taken) gets its id
    and its done callback the answer. Returns the id. */

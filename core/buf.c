@@ -75,10 +75,11 @@ buf_reserve(struct buf *b, size_t n)
 	ncap = b->cap ? b->cap : 4096;
 	while (ncap < want)
 		ncap *= 2;
-	p = xmalloc(ncap);
-	if (used)
-		memcpy(p, b->data + b->off, used);
-	free(b->data);
+	/* Grow in place: for large blocks realloc moves pages (mremap)
+	   rather than copying them. */
+	if (b->off > 0 && used)
+		memmove(b->data, b->data + b->off, used);
+	p = xrealloc(b->data, ncap);
 	b->data = p;
 	b->cap = ncap;
 	b->off = 0;

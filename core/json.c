@@ -158,7 +158,21 @@ scan_string(struct scan *s)
 	while (s->i < s->n) {
 		unsigned c;
 
-		/* Plain ASCII, the bulk of any text, in a tight loop. */
+		/* Plain ASCII, the bulk of any text, eight bytes at a time:
+		   stop at the first word holding a byte that is a control
+		   character, non-ASCII, '"' or '\\', then byte by byte. */
+		while (s->n - s->i >= 8) {
+			uint64_t w, lo = 0x0101010101010101ULL,
+			    hi = 0x8080808080808080ULL, q, b;
+
+			memcpy(&w, s->p + s->i, 8);
+			q = w ^ (lo * '"');
+			b = w ^ (lo * '\\');
+			if (((w | ((w - lo * 0x20) & ~w) |
+			    ((q - lo) & ~q) | ((b - lo) & ~b)) & hi) != 0)
+				break;
+			s->i += 8;
+		}
 		while (s->i < s->n && (c = (unsigned char)s->p[s->i]) >= 0x20 &&
 		    c < 0x80 && c != '"' && c != '\\')
 			s->i++;

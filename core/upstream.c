@@ -269,6 +269,10 @@ out_cb(struct ev_loop *loop, ev_io *w, int revents)
 			break;
 		}
 		buf_commit(&c->outb, n);
+		if (!c->pipe_grown && buf_used(&c->outb) > PIPE_GROW_AT) {
+			pipe_grow(c->proc.out);
+			c->pipe_grown = 1;
+		}
 		if (c->skipping) {
 			/* Look only for the end of the skipped line. */
 			char *nl = memchr(buf_head(&c->outb), '\n',
@@ -308,8 +312,15 @@ in_cb(struct ev_loop *loop, ev_io *w, int revents)
 		n = write(c->proc.in, buf_head(&c->inq), buf_used(&c->inq));
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n < 0 && errno == EAGAIN)
+		if (n < 0 && errno == EAGAIN) {
+			if (!c->inpipe_grown &&
+			    buf_used(&c->inq) > PIPE_GROW_AT) {
+				pipe_grow(c->proc.in);
+				c->inpipe_grown = 1;
+				continue;
+			}
 			return;
+		}
 		if (n < 0) {
 			/* EPIPE: it stopped reading; its exit follows. */
 			buf_reset(&c->inq);
@@ -651,6 +662,7 @@ child_spawn(struct child *c)
 	free(path);
 	free(env);
 	c->gen++;
+	c->pipe_grown = c->inpipe_grown = 0;
 	if (c->fail_reason) {
 		free(c->last_exit);
 		c->last_exit = xasprintf("cannot start: %s", c->fail_reason);

@@ -1,5 +1,5 @@
 /* corral doctor: can the sandbox run here, and can each configured server
-   start? Tries what the sandbox needs (a real trial sandbox included),
+   start (a remote one: be reached and initialize)? Tries what the sandbox needs (a real trial sandbox included),
    then checks the config and each server, and names the fix for every
    problem. Exit 0 when every enabled server can start, 1 otherwise. */
 #include <errno.h>
@@ -7,9 +7,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
+#include <curl/curl.h>
+
 #include "cmd/cmd.h"
+#include "core/buf.h"
 #include "core/util.h"
 #include "sandbox/sandbox.h"
 
@@ -18,6 +22,121 @@ extern char **environ;
 #define MAX_CHECKS 32
 
 static const char *const level_word[] = { "ok  ", "note", "FAIL" };
+
+struct answer {
+	struct buf body;
+	char *session;
+};
+
+static size_t
+body_cb(char *p, size_t size, size_t n, void *arg)
+{
+	struct answer *a = arg;
+
+	(void)buf_add(&a->body, p, size * n);	/* beyond the cap: dropped */
+	return size * n;
+}
+
+static size_t
+head_cb(char *h, size_t size, size_t n, void *arg)
+{
+	struct answer *a = arg;
+	size_t len = size * n;
+
+	if (len > 15 && strncasecmp(h, "mcp-session-id:", 15) == 0) {
+		char *v = h + 15;
+		size_t k = len - 15;
+
+		while (k > 0 && (*v == ' ' || *v == '\t'))
+			v++, k--;
+		while (k > 0 && (v[k - 1] == '\r' || v[k - 1] == '\n'))
+			k--;
+		free(a->session);
+		a->session = xstrndup(v, k);
+	}
+	return len;
+}
+
+/* A remote server: can it be reached, and does it initialize? One
+   initialize POST (then DELETE of the session it opened). */
+static int
+check_remote(const struct server_conf *s)
+{
+	static const char init[] = "{\"jsonrpc\":\"2.0\",\"id\":1,"
+	    "\"method\":\"initialize\",\"params\":{\"protocolVersion\":"
+	    "\"2025-11-25\",\"capabilities\":{},\"clientInfo\":{\"name\":"
+	    "\"corral-doctor\",\"version\":\"1\"}}}";
+	struct curl_slist *h = NULL;
+	struct answer a;
+	char err[CURL_ERROR_SIZE] = "";
+	CURLcode rc;
+	CURL *e;
+	long code = 0;
+	int i, r = -1;
+
+	if ((e = curl_easy_init()) == NULL) {
+		printf("FAIL  server %s: cannot start libcurl\n", s->alias);
+		return -1;
+	}
+	memset(&a, 0, sizeof(a));
+	buf_init(&a.body, 64 * 1024);
+	for (i = 0; i < s->nheaders; i++)
+		h = curl_slist_append(h, s->headers[i]);
+	h = curl_slist_append(h, "Accept: application/json, text/event-stream");
+	h = curl_slist_append(h, "Content-Type: application/json");
+	curl_easy_setopt(e, CURLOPT_URL, s->url);
+	curl_easy_setopt(e, CURLOPT_HTTPHEADER, h);
+	curl_easy_setopt(e, CURLOPT_POSTFIELDS, init);
+	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)(s->t_start * 1000));
+	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, body_cb);
+	curl_easy_setopt(e, CURLOPT_WRITEDATA, &a);
+	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, head_cb);
+	curl_easy_setopt(e, CURLOPT_HEADERDATA, &a);
+	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, err);
+	curl_easy_setopt(e, CURLOPT_USERAGENT, "corral");
+	rc = curl_easy_perform(e);
+	curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &code);
+	if (rc != CURLE_OK && !(rc == CURLE_OPERATION_TIMEDOUT &&
+	    buf_used(&a.body) > 0 && strstr(buf_head(&a.body), "\"result\"")))
+		printf("FAIL  server %s: cannot reach %s: %s\n", s->alias, s->url,
+		    err[0] ? err : curl_easy_strerror(rc));
+	else if (code == 401)
+		printf("FAIL  server %s: needs authorization (HTTP 401); give it "
+		    "a token in \"headers\" (OAuth login is not supported by "
+		    "this version)\n", s->alias);
+	else if (code < 200 || code >= 300)
+		printf("FAIL  server %s: initialize answered HTTP %ld\n",
+		    s->alias, code);
+	else if (buf_used(&a.body) == 0 ||
+	    strstr(buf_head(&a.body), "\"result\"") == NULL)
+		printf("FAIL  server %s: initialize got no result (HTTP %ld)\n",
+		    s->alias, code);
+	else {
+		printf("ok    server %s: reachable, initialize answered (%s)\n",
+		    s->alias, s->url);
+		r = 0;
+	}
+	if (a.session) {
+		/* Do not leave the session it opened behind. */
+		char *sh = xasprintf("Mcp-Session-Id: %s", a.session);
+
+		h = curl_slist_append(h, sh);
+		free(sh);
+		curl_easy_setopt(e, CURLOPT_HTTPHEADER, h);
+		curl_easy_setopt(e, CURLOPT_POSTFIELDS, NULL);
+		curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+		curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, "DELETE");
+		curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, 2000L);
+		(void)curl_easy_perform(e);
+	}
+	curl_easy_cleanup(e);
+	curl_slist_free_all(h);
+	buf_free(&a.body);
+	free(a.session);
+	return r;
+}
 
 /* Check one server: its command, its grants and HOME, the machine. */
 static int
@@ -31,6 +150,8 @@ check_server(const struct server_conf *s, int ns_ok, int ll_ok)
 		printf("ok    server %s: disabled, not started\n", s->alias);
 		return 0;
 	}
+	if (s->remote)
+		return check_remote(s);
 	if ((path = sandbox_resolve(s->command, environ)) == NULL) {
 		printf("FAIL  server %s: %s: %s; fix the command or PATH\n",
 		    s->alias, s->command, errno == ENOENT ?

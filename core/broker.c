@@ -16,6 +16,8 @@
 #include "core/broker.h"
 #include "core/canon.h"
 #include "core/consent.h"
+#include "core/curlev.h"
+#include "core/remote.h"
 #include "core/state.h"
 #include "core/errlog.h"
 #include "core/jsonrpc.h"
@@ -118,6 +120,12 @@ pause_children(struct broker *b, int pause)
 
 		if (!c->stdout_open)
 			continue;
+		if (c->conf->remote) {
+			/* Its transfers pause in their write callbacks. */
+			if (!pause)
+				remote_resume(c);
+			continue;
+		}
 		if (pause)
 			ev_io_stop(b->loop, &c->rd);
 		else
@@ -187,6 +195,15 @@ host_flush(struct broker *b)
 	broker_check_exit(b);
 }
 
+/* More than a message waits for a host that is not reading: stop reading
+   the children (and remote transfers) until it has drained. */
+static void
+host_backpressure(struct broker *b)
+{
+	if (!b->paused && buf_used(&b->host_out) > b->cf->max_message)
+		pause_children(b, 1);
+}
+
 void
 broker_host_send(struct broker *b, const char *msg, size_t len)
 {
@@ -205,6 +222,7 @@ broker_host_send(struct broker *b, const char *msg, size_t len)
 	   others of the turn; at once when much is waiting. */
 	if (!ev_is_active(&b->host_wr) && buf_used(&b->host_out) >= FLUSH_AT)
 		host_flush(b);
+	host_backpressure(b);
 }
 
 /* The end of a loop turn: write what it queued, to the host and to each
@@ -699,6 +717,13 @@ broker_audit_spawn(struct broker *b, struct child *c)
 	int i;
 
 	cJSON_AddStringToObject(f, "server", c->conf->alias);
+	if (c->conf->remote) {
+		/* Nothing runs here: where it is, and how it is reached. */
+		cJSON_AddStringToObject(f, "url", c->conf->url);
+		cJSON_AddStringToObject(f, "transport", "http");
+		trail_event(b->trail, "child_spawn", f);
+		return;
+	}
 	cJSON_AddNumberToObject(f, "pid", (double)c->proc.pid);
 	argv = cJSON_AddArrayToObject(f, "argv");
 	for (i = 0; c->conf->argv[i]; i++)
@@ -1343,6 +1368,7 @@ list_page_cb(struct broker *b, struct preq *pq, int idx, const char *msg,
 		logmsg("[%s] %s failed; treating it as empty",
 		    c->conf->alias, list_method[kind]);
 		cJSON_Delete(pq->acc);
+		pq->acc = NULL;
 		list_done(b, c, kind, NULL);
 		return;
 	}
@@ -2843,6 +2869,7 @@ child_response(struct broker *b, struct child *c, const char *p,
 			if (!ev_is_active(&b->host_wr) &&
 			    buf_used(&b->host_out) >= FLUSH_AT)
 				host_flush(b);
+			host_backpressure(b);
 		} else {
 			buf_init(&o, 0);
 			json_splice(&o, p + m->all.off, m->all.len, &ed, 1);
@@ -3562,6 +3589,9 @@ broker_free(struct broker *b)
 		}
 		child_free(c);
 	}
+	/* After the remotes: they remove their transfers first. */
+	curlev_free(b->curlev);
+	b->curlev = NULL;
 	/* Batches still waiting for answers go with their requests. */
 	{
 		struct batch **bts = NULL;

@@ -81,6 +81,7 @@ struct child {
 	size_t scan;		/* newline search resumes here */
 	int skipping;		/* dropping an oversized line */
 	int pipe_grown;		/* stdout pipe enlarged (pipe_grow) */
+	struct remote *remote;	/* a remote server (conf->remote) */
 	int inpipe_grown;	/* stdin pipe enlarged */
 	char skip_head[256];
 	size_t skip_headlen;
@@ -191,6 +192,7 @@ struct broker {
 	struct buf host_in, host_out;
 	size_t host_scan;
 	int host_skipping;
+	struct curlev *curlev;	/* remote servers' transfers */
 	int out_pipe_grown;	/* stdout pipe enlarged (pipe_grow) */
 	int in_pipe_grown;	/* stdin pipe enlarged */
 	char host_skip_head[256];
@@ -268,6 +270,8 @@ int broker_starting(const struct broker *);
 /* upstream.c: child links. */
 void child_spawn(struct child *);
 void child_stop(struct child *);
+/* A remote's generation ended (core/remote.c). */
+void child_ended(struct child *);
 int child_send(struct child *, const char *, size_t);
 int64_t child_request(struct child *, const char *method, cJSON *params,
     struct preq *);

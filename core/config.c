@@ -3,6 +3,8 @@
 #include <sys/stat.h>
 
 #include <cjson/cJSON.h>
+#include <ctype.h>
+#include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -11,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "core/buf.h"
@@ -767,13 +770,6 @@ parse_consent(struct ctx *c, const cJSON *j, struct config *cf)
 /* Keys that later parts of corral will read; until they exist a config that
    uses them is refused rather than silently running with less protection. */
 static int
-not_yet(struct ctx *c, const char *path, const char *key)
-{
-	return errat(c, path, "\"%s\" is not supported by this version of "
-	    "corral (refusing to run without it)", key);
-}
-
-static int
 has_control(const char *s)
 {
 	for (; *s; s++)
@@ -794,6 +790,251 @@ server_defaults(struct server_conf *s)
 	s->backoff = 1;
 	s->backoff_max = 60;
 	s->reset_after = 60;
+}
+
+/* The keys local and remote servers share. */
+static int
+parse_common(struct ctx *c, const char *path, const char *alias,
+    const cJSON *j, struct server_conf *s)
+{
+	const cJSON *v;
+	char p[512];
+
+	if ((v = cJSON_GetObjectItemCaseSensitive(j, "policy"))) {
+		snprintf(p, sizeof(p), "%s.policy", path);
+		if (parse_policy(c, p, v, &s->policy) < 0)
+			return -1;
+	}
+	if ((v = cJSON_GetObjectItemCaseSensitive(j, "trust_annotations"))) {
+		snprintf(p, sizeof(p), "%s.trust_annotations", path);
+		if (want(c, p, v, cJSON_IsBool(v), "a boolean") < 0)
+			return -1;
+		s->trust_annotations = cJSON_IsTrue(v);
+	}
+	if ((v = cJSON_GetObjectItemCaseSensitive(j, "limits"))) {
+		snprintf(p, sizeof(p), "%s.limits", path);
+		if (parse_call_limits(c, p, v, s) < 0)
+			return -1;
+	}
+	if ((v = cJSON_GetObjectItemCaseSensitive(j, "description"))) {
+		snprintf(p, sizeof(p), "%s.description", path);
+		if (want(c, p, v, cJSON_IsString(v), "a string") < 0)
+			return -1;
+	}
+	if ((v = cJSON_GetObjectItemCaseSensitive(j, "disabled"))) {
+		snprintf(p, sizeof(p), "%s.disabled", path);
+		if (want(c, p, v, cJSON_IsBool(v), "a boolean") < 0)
+			return -1;
+		s->disabled = cJSON_IsTrue(v);
+	}
+	if ((v = cJSON_GetObjectItemCaseSensitive(j, "prefix"))) {
+		snprintf(p, sizeof(p), "%s.prefix", path);
+		if (want(c, p, v, cJSON_IsString(v), "a string") < 0)
+			return -1;
+		if (v->valuestring[0] != '\0' && !name_ok(v->valuestring, 48))
+			return errat(c, p, "must be empty or 1 to 48 of "
+			    "A-Z a-z 0-9 _ -");
+		s->prefix = xstrdup(v->valuestring);
+	} else {
+		s->prefix = xstrdup(alias);
+	}
+	if ((v = cJSON_GetObjectItemCaseSensitive(j, "tools"))) {
+		snprintf(p, sizeof(p), "%s.tools", path);
+		if (parse_tools(c, p, v, s) < 0)
+			return -1;
+	}
+	if ((v = cJSON_GetObjectItemCaseSensitive(j, "timeouts"))) {
+		snprintf(p, sizeof(p), "%s.timeouts", path);
+		if (parse_timeouts(c, p, v, s) < 0)
+			return -1;
+	}
+	if ((v = cJSON_GetObjectItemCaseSensitive(j, "restart"))) {
+		snprintf(p, sizeof(p), "%s.restart", path);
+		if (parse_restart(c, p, v, s) < 0)
+			return -1;
+	}
+	{
+		char *fp = cJSON_PrintUnformatted(j);
+
+		s->fingerprint = xstrdup(fp);
+		cJSON_free(fp);
+	}
+	return 0;
+}
+
+/* A small file's bytes, NUL-terminated; NULL with errno set. */
+static char *
+read_small(const char *path, size_t max, size_t *np)
+{
+	struct buf b;
+	ssize_t n = -1;
+	int fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) < 0)
+		return NULL;
+	buf_init(&b, max);
+	for (;;) {
+		char *dst = buf_reserve(&b, 4096);
+
+		if (dst == NULL) {
+			errno = EFBIG;
+			n = -1;
+			break;
+		}
+		if ((n = read(fd, dst, 4096)) < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		buf_commit(&b, n);
+	}
+	close(fd);
+	if (n != 0 || buf_used(&b) == 0) {
+		if (n == 0)
+			errno = ENODATA;
+		buf_free(&b);
+		return NULL;
+	}
+	return buf_steal(&b, np);
+}
+
+/* ${file:PATH}: the file's content, without one trailing newline. */
+static char *
+substitute_file(struct ctx *c, const char *path, const char *s)
+{
+	char *f, *data, *out;
+	size_t n;
+
+	if (strncmp(s, "${file:", 7) != 0 || s[strlen(s) - 1] != '}' ||
+	    strlen(s) < 9)
+		return substitute(c, path, s);
+	f = xstrndup(s + 7, strlen(s) - 8);
+	out = resolve(c->dir, f);
+	free(f);
+	if ((data = read_small(out, 64 * 1024, &n)) == NULL) {
+		errat(c, path, "${file:%s}: %s", out, strerror(errno));
+		free(out);
+		return NULL;
+	}
+	free(out);
+	if (n > 0 && data[n - 1] == '\n')
+		data[--n] = '\0';
+	if (n > 0 && data[n - 1] == '\r')
+		data[--n] = '\0';
+	if (memchr(data, '\0', n) || strpbrk(data, "\r\n")) {
+		free(data);
+		errat(c, path, "${file:...}: the file must hold one line");
+		return NULL;
+	}
+	add_secret(c, data);
+	return data;
+}
+
+static int
+header_name_ok(const char *s)
+{
+	if (*s == '\0')
+		return 0;
+	for (; *s; s++)
+		if (!(isalnum((unsigned char)*s) || strchr("!#$%&'*+-.^_`|~",
+		    *s)))
+			return 0;
+	return 1;
+}
+
+/* Is the host of an http:// URL this machine? */
+static int
+loopback_host(const char *h)
+{
+	return strcmp(h, "127.0.0.1") == 0 || strcmp(h, "[::1]") == 0 ||
+	    strcmp(h, "::1") == 0 || strcmp(h, "localhost") == 0 ||
+	    strncmp(h, "127.", 4) == 0;
+}
+
+static int
+parse_remote(struct ctx *c, const char *path, const cJSON *j,
+    struct server_conf *s)
+{
+	static const char *const local_only[] = { "command", "args", "env",
+	    "cwd", "sandbox", NULL };
+	/* corral sets these itself. */
+	static const char *const reserved[] = { "accept", "content-type",
+	    "content-length", "host", "mcp-session-id", "mcp-protocol-version",
+	    "last-event-id", "connection", "transfer-encoding", NULL };
+	const cJSON *v, *h;
+	char p[512], *u, *scheme = NULL, *host = NULL;
+	CURLU *cu;
+	int i, bad;
+
+	for (i = 0; local_only[i]; i++)
+		if (cJSON_GetObjectItemCaseSensitive(j, local_only[i])) {
+			snprintf(p, sizeof(p), "%s.%s", path, local_only[i]);
+			return errat(c, p, "only for local (stdio) servers; "
+			    "a remote server runs elsewhere");
+		}
+	snprintf(p, sizeof(p), "%s.url", path);
+	if ((v = cJSON_GetObjectItemCaseSensitive(j, "url")) == NULL)
+		return errat(c, path, "missing \"url\"");
+	if (want(c, p, v, cJSON_IsString(v), "a string") < 0)
+		return -1;
+	if ((u = substitute(c, p, v->valuestring)) == NULL)
+		return -1;
+	cu = curl_url();
+	bad = cu == NULL || curl_url_set(cu, CURLUPART_URL, u, 0) !=
+	    CURLUE_OK || curl_url_get(cu, CURLUPART_SCHEME, &scheme, 0) !=
+	    CURLUE_OK || curl_url_get(cu, CURLUPART_HOST, &host, 0) !=
+	    CURLUE_OK;
+	if (!bad && strcmp(scheme, "https") != 0 &&
+	    !(strcmp(scheme, "http") == 0 && loopback_host(host)))
+		bad = 2;
+	curl_free(scheme);
+	curl_free(host);
+	curl_url_cleanup(cu);
+	if (bad) {
+		free(u);
+		return errat(c, p, bad == 2 ? "must be https:// (plain http:// "
+		    "only to this machine: 127.0.0.1, ::1, localhost)" :
+		    "not a valid URL");
+	}
+	s->url = u;
+	s->command = xstrdup(u);
+	s->argv = xcalloc(2, sizeof(char *));
+	s->argv[0] = xstrdup(u);
+	s->argc = 1;
+	if ((v = cJSON_GetObjectItemCaseSensitive(j, "headers"))) {
+		snprintf(p, sizeof(p), "%s.headers", path);
+		if (want(c, p, v, cJSON_IsObject(v), "an object") < 0)
+			return -1;
+		s->headers = xcalloc(cJSON_GetArraySize(v) + 1,
+		    sizeof(char *));
+		cJSON_ArrayForEach(h, v) {
+			char hp[768], *val;
+
+			snprintf(hp, sizeof(hp), "%s.%s", p, h->string);
+			if (!header_name_ok(h->string))
+				return errat(c, hp, "not a valid header name");
+			for (i = 0; reserved[i]; i++)
+				if (strcasecmp(h->string, reserved[i]) == 0)
+					return errat(c, hp, "corral sets this "
+					    "header itself");
+			if (want(c, hp, h, cJSON_IsString(h), "a string") < 0)
+				return -1;
+			if ((val = substitute_file(c, hp, h->valuestring)) ==
+			    NULL)
+				return -1;
+			if (strpbrk(val, "\r\n")) {
+				free(val);
+				return errat(c, hp, "must not hold a line "
+				    "break");
+			}
+			/* A header's value is a credential more often than
+			   not: never logged. */
+			add_secret(c, val);
+			s->headers[s->nheaders++] = xasprintf("%s: %s",
+			    h->string, val);
+			free(val);
+		}
+	}
+	return parse_common(c, path, s->alias, j, s);
 }
 
 static int
@@ -821,45 +1062,33 @@ parse_server(struct ctx *c, const char *top, const char *alias,
 		snprintf(p, sizeof(p), "%s.type", path);
 		if (want(c, p, v, cJSON_IsString(v), "a string") < 0)
 			return -1;
-		if (strcmp(v->valuestring, "http") == 0 ||
-		    strcmp(v->valuestring, "sse") == 0)
-			return not_yet(c, p, v->valuestring);
-		if (strcmp(v->valuestring, "stdio") != 0)
+		if (strcmp(v->valuestring, "sse") == 0)
+			return errat(c, p, "the legacy HTTP+SSE transport is "
+			    "not supported by this version of corral; use "
+			    "\"http\" (Streamable HTTP) if the server offers it");
+		if (strcmp(v->valuestring, "http") == 0)
+			s->remote = 1;
+		else if (strcmp(v->valuestring, "stdio") != 0)
 			return errat(c, p, "must be \"stdio\", \"http\" or "
 			    "\"sse\"");
+	} else if (cJSON_GetObjectItemCaseSensitive(j, "url") &&
+	    !cJSON_GetObjectItemCaseSensitive(j, "command")) {
+		/* Clients write remote servers as {"url": ...} alone. */
+		s->remote = 1;
 	}
+	if (s->remote)
+		return parse_remote(c, path, j, s);
 	if ((v = cJSON_GetObjectItemCaseSensitive(j, "url"))) {
 		snprintf(p, sizeof(p), "%s.url", path);
-		return not_yet(c, p, "url");
+		return errat(c, p, "only for \"type\": \"http\" servers");
 	}
 	if (cJSON_GetObjectItemCaseSensitive(j, "headers")) {
 		snprintf(p, sizeof(p), "%s.headers", path);
-		return not_yet(c, p, "headers");
+		return errat(c, p, "only for \"type\": \"http\" servers");
 	}
 	if ((v = cJSON_GetObjectItemCaseSensitive(j, "sandbox"))) {
 		snprintf(p, sizeof(p), "%s.sandbox", path);
 		if (parse_sandbox(c, p, v, &s->sandbox) < 0)
-			return -1;
-	}
-	if ((v = cJSON_GetObjectItemCaseSensitive(j, "policy"))) {
-		snprintf(p, sizeof(p), "%s.policy", path);
-		if (parse_policy(c, p, v, &s->policy) < 0)
-			return -1;
-	}
-	if ((v = cJSON_GetObjectItemCaseSensitive(j, "trust_annotations"))) {
-		snprintf(p, sizeof(p), "%s.trust_annotations", path);
-		if (want(c, p, v, cJSON_IsBool(v), "a boolean") < 0)
-			return -1;
-		s->trust_annotations = cJSON_IsTrue(v);
-	}
-	if ((v = cJSON_GetObjectItemCaseSensitive(j, "limits"))) {
-		snprintf(p, sizeof(p), "%s.limits", path);
-		if (parse_call_limits(c, p, v, s) < 0)
-			return -1;
-	}
-	if ((v = cJSON_GetObjectItemCaseSensitive(j, "description"))) {
-		snprintf(p, sizeof(p), "%s.description", path);
-		if (want(c, p, v, cJSON_IsString(v), "a string") < 0)
 			return -1;
 	}
 	snprintf(p, sizeof(p), "%s.command", path);
@@ -912,45 +1141,7 @@ parse_server(struct ctx *c, const char *top, const char *alias,
 		s->cwd = resolve(c->dir, d);
 		free(d);
 	}
-	if ((v = cJSON_GetObjectItemCaseSensitive(j, "disabled"))) {
-		snprintf(p, sizeof(p), "%s.disabled", path);
-		if (want(c, p, v, cJSON_IsBool(v), "a boolean") < 0)
-			return -1;
-		s->disabled = cJSON_IsTrue(v);
-	}
-	if ((v = cJSON_GetObjectItemCaseSensitive(j, "prefix"))) {
-		snprintf(p, sizeof(p), "%s.prefix", path);
-		if (want(c, p, v, cJSON_IsString(v), "a string") < 0)
-			return -1;
-		if (v->valuestring[0] != '\0' && !name_ok(v->valuestring, 48))
-			return errat(c, p, "must be empty or 1 to 48 of "
-			    "A-Z a-z 0-9 _ -");
-		s->prefix = xstrdup(v->valuestring);
-	} else {
-		s->prefix = xstrdup(alias);
-	}
-	if ((v = cJSON_GetObjectItemCaseSensitive(j, "tools"))) {
-		snprintf(p, sizeof(p), "%s.tools", path);
-		if (parse_tools(c, p, v, s) < 0)
-			return -1;
-	}
-	if ((v = cJSON_GetObjectItemCaseSensitive(j, "timeouts"))) {
-		snprintf(p, sizeof(p), "%s.timeouts", path);
-		if (parse_timeouts(c, p, v, s) < 0)
-			return -1;
-	}
-	if ((v = cJSON_GetObjectItemCaseSensitive(j, "restart"))) {
-		snprintf(p, sizeof(p), "%s.restart", path);
-		if (parse_restart(c, p, v, s) < 0)
-			return -1;
-	}
-	{
-		char *fp = cJSON_PrintUnformatted(j);
-
-		s->fingerprint = xstrdup(fp);
-		cJSON_free(fp);
-	}
-	return 0;
+	return parse_common(c, path, alias, j, s);
 }
 
 static int
@@ -1188,6 +1379,12 @@ server_conf_clear(struct server_conf *s)
 		free(s->sandbox.rw[i]);
 	free(s->sandbox.rw);
 	free(s->fingerprint);
+	free(s->url);
+	for (i = 0; i < s->nheaders; i++) {
+		explicit_bzero(s->headers[i], strlen(s->headers[i]));
+		free(s->headers[i]);
+	}
+	free(s->headers);
 }
 
 void

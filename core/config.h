@@ -55,6 +55,11 @@ struct server_conf {
 	struct tool_limits *tlims;	/* limits.tools: per tool glob */
 	int ntlims;
 	char *fingerprint;	/* canonical text of the entry */
+	/* "type": "http": a remote server reached over Streamable HTTP. */
+	int remote;
+	char *url;		/* http(s)://..., after substitution */
+	char **headers;		/* "Name: value", after substitution */
+	int nheaders;
 };
 
 struct config {

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "core/broker.h"
+#include "core/remote.h"
 #include "core/errlog.h"
 #include "core/jsonrpc.h"
 #include "core/util.h"
@@ -338,7 +339,7 @@ in_cb(struct ev_loop *loop, ev_io *w, int revents)
 void
 child_flush(struct child *c)
 {
-	if (buf_used(&c->inq) == 0 || ev_is_active(&c->wr) ||
+	if (c->remote || buf_used(&c->inq) == 0 || ev_is_active(&c->wr) ||
 	    c->proc.in < 0)
 		return;
 	ev_io_start(c->b->loop, &c->wr);
@@ -349,6 +350,9 @@ child_flush(struct child *c)
 int
 child_send(struct child *c, const char *msg, size_t len)
 {
+	if (c->conf->remote)
+		return c->running && c->state != CH_STOPPING ?
+		    remote_send(c, msg, len) : -1;
 	if (c->proc.in < 0 || !c->running || c->state == CH_STOPPING)
 		return -1;
 	if (buf_reserve(&c->inq, len + 1) == NULL)
@@ -454,6 +458,10 @@ child_stop(struct child *c)
 		return;
 	c->state = CH_STOPPING;
 	ev_timer_stop(loop, &c->start_timer);
+	if (c->conf->remote) {
+		remote_stop(c);
+		return;
+	}
 	/* What is queued still goes; in_cb closes its stdin after. */
 	child_flush(c);
 	if (c->proc.in >= 0 && !ev_is_active(&c->wr)) {
@@ -621,13 +629,61 @@ child_final(struct child *c)
 }
 
 void
+child_ended(struct child *c)
+{
+	c->running = c->stdout_open = c->stderr_open = 0;
+	child_final(c);
+}
+
+/* What every new generation starts from. */
+static void
+gen_begin(struct child *c)
+{
+	int i;
+
+	c->spawned_at = mono_now();
+	/* The tail explains this run's exit, not an earlier one's. */
+	for (i = 0; i < TAIL_LINES; i++) {
+		free(c->tail[i]);
+		c->tail[i] = NULL;
+	}
+	c->tail_next = 0;
+	c->next_id = 0;
+}
+
+/* A remote server: nothing to start; initialize is its first POST. */
+static void
+remote_spawn(struct child *c)
+{
+	struct broker *b = c->b;
+
+	free(c->fail_reason);
+	c->fail_reason = NULL;
+	c->gen++;
+	c->running = c->stdout_open = 1;
+	c->stderr_open = 0;
+	gen_begin(c);
+	remote_start(c);
+	broker_audit_spawn(b, c);
+	ev_timer_init(&c->start_timer, start_timeout_cb, c->conf->t_start, 0);
+	c->start_timer.data = c;
+	ev_timer_start(b->loop, &c->start_timer);
+	c->state = CH_SPAWNED;
+	if (b->initialized)
+		broker_child_initialize(b, c);
+}
+
+void
 child_spawn(struct child *c)
 {
 	struct broker *b = c->b;
 	struct sandbox_spec sp;
 	char **env, *path, *err = NULL;
-	int i;
 
+	if (c->conf->remote) {
+		remote_spawn(c);
+		return;
+	}
 	env = child_env(c->conf);
 	free(c->fail_reason);
 	c->fail_reason = NULL;
@@ -677,14 +733,7 @@ child_spawn(struct child *c)
 	}
 	c->running = 1;
 	c->stdout_open = c->stderr_open = 1;
-	c->spawned_at = mono_now();
-	/* The tail explains this run's exit, not an earlier one's. */
-	for (i = 0; i < TAIL_LINES; i++) {
-		free(c->tail[i]);
-		c->tail[i] = NULL;
-	}
-	c->tail_next = 0;
-	c->next_id = 0;
+	gen_begin(c);
 	ev_io_init(&c->rd, out_cb, c->proc.out, EV_READ);
 	ev_io_init(&c->wr, in_cb, c->proc.in, EV_WRITE);
 	ev_io_init(&c->erd, err_cb, c->proc.err, EV_READ);
@@ -708,6 +757,7 @@ child_free(struct child *c)
 {
 	int i;
 
+	remote_free(c);
 	buf_free(&c->inq);
 	buf_free(&c->outb);
 	buf_free(&c->errb);

@@ -202,9 +202,6 @@ tool_names() {
 	assert_output ok
 }
 
-# Keys of parts this version does not have: refused whatever the value.
-NS='is not supported by this version of corral (refusing to run without it)'
-
 @test "a server's policy, limits and trust_annotations are checked" {
 	refused '{"mcpServers":{"a":'"$(echo_entry '"policy":{"default":"sometimes"}')"'}}' \
 	    'mcpServers.a.policy.default: must be "allow", "ask" or "deny"'
@@ -234,21 +231,18 @@ NS='is not supported by this version of corral (refusing to run without it)'
 	assert_output ok
 }
 
-@test "refused: a server's url" {
-	refused '{"mcpServers":{"a":{"url":"https://example.com/mcp"}}}' \
-	    "mcpServers.a.url: \"url\" $NS"
-}
-
-@test "refused: a server's headers" {
+@test "remote keys: url only with type http, headers only on remote servers" {
+	refused '{"mcpServers":{"a":'"$(echo_entry '"url":"https://example.com/mcp"')"'}}' \
+	    'mcpServers.a.url: only for "type": "http" servers'
 	refused '{"mcpServers":{"a":'"$(echo_entry '"headers":{}')"'}}' \
-	    "mcpServers.a.headers: \"headers\" $NS"
+	    'mcpServers.a.headers: only for "type": "http" servers'
 }
 
-@test "refused: type http and type sse" {
-	refused '{"servers":{"gh":{"type":"http","url":"https://example.com/mcp"}}}' \
-	    "servers.gh.type: \"http\" $NS"
+@test "remote keys: plain http only to loopback; the legacy sse transport is refused" {
+	refused '{"servers":{"gh":{"type":"http","url":"http://example.com/mcp"}}}' \
+	    'servers.gh.url: must be https:// (plain http:// only to this machine: 127.0.0.1, ::1, localhost)'
 	refused '{"mcpServers":{"gh":{"type":"sse","url":"https://example.com/sse"}}}' \
-	    "mcpServers.gh.type: \"sse\" $NS"
+	    'mcpServers.gh.type: the legacy HTTP+SSE transport is not supported by this version of corral; use "http" (Streamable HTTP) if the server offers it'
 }
 
 @test "corral.audit and corral.otel are checked" {

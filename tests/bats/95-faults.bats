@@ -622,3 +622,10 @@ EOF
 	done
 	run -1 pgrep -f -- "$mark"
 }
+
+@test "faults: a host that stops reading pauses the children; big answers are all delivered when it reads again" {
+	CONF="$BATS_TEST_TMPDIR/c.json"
+	printf '{"mcpServers":{"e":{"command":"%s/echo"}},"corral":{"max_message":1048576}}\n' "$SRV" >"$CONF"
+	allow_by_default "$CONF"
+	big_answers_survive_a_lagging_host e__big 12 900000
+}

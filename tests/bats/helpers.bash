@@ -192,3 +192,45 @@ corral_q() {
 	rm -f "$errf"
 	return "$rc"
 }
+
+# Like start_corral, but stdout goes to a fifo that nobody reads yet (held
+# on fd 8): the host is not reading. read_host_output starts reading it
+# into $OUT.
+start_corral_unread() {
+	IN="$BATS_TEST_TMPDIR/in"
+	OUTF="$BATS_TEST_TMPDIR/outfifo"
+	OUT="$BATS_TEST_TMPDIR/out"
+	ERR="$BATS_TEST_TMPDIR/err"
+	rm -f "$IN" "$OUTF"
+	mkfifo "$IN" "$OUTF"
+	: >"$OUT"
+	"$CORRAL" serve -c "${1:-$CONF}" <"$IN" >"$OUTF" 2>"$ERR" 3>&- 7>&- 8>&- &
+	CPID=$!
+	exec 7>"$IN"
+	exec 8<"$OUTF"
+}
+
+read_host_output() {
+	cat <&8 >"$OUT" 7>&- &
+}
+
+# With the host not reading, call TOOL N times for a text of BYTES bytes;
+# then read: every answer must arrive whole and nothing be dropped.
+big_answers_survive_a_lagging_host() {
+	local tool="$1" n="$2" bytes="$3" i
+	start_corral_unread
+	send '{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"bats","version":"1"}}}'
+	send '{"jsonrpc":"2.0","method":"notifications/initialized"}'
+	for i in $(seq 1 "$n"); do
+		send '{"jsonrpc":"2.0","id":'"$i"',"method":"tools/call","params":{"name":"'"$tool"'","arguments":{"bytes":'"$bytes"'}}}'
+	done
+	sleep 1.5	# the pipe to the host is full long before that
+	read_host_output
+	wait_for '"id":'"$n"'[,}]' 20
+	for i in $(seq 1 "$n"); do
+		run -0 jq -r "select(.id == $i) | .result.content[0].text | length" "$OUT"
+		assert_output "$bytes"
+	done
+	run -1 grep -E 'not reading|dropped' "$ERR"
+	stop_corral
+}

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Adjust a test config in place for the broker suites: each server gets
-"sandbox": {"profile": "none"} unless it has a sandbox (KEEP_SANDBOX=1:
+"sandbox": {"profile": "none"} unless it has a sandbox or is remote (KEEP_SANDBOX=1:
 leave them all), and corral.policy defaults to allow unless set
 (KEEP_POLICY=1: leave it). Duplicate keys and member order are kept; text
 that is not a JSON object is left alone (tests of broken configs)."""
@@ -41,7 +41,9 @@ def main(path):
         for k, v in doc:
             if k in ("mcpServers", "servers") and isinstance(v, Obj):
                 for i, (alias, srv) in enumerate(v):
-                    if isinstance(srv, Obj) and not has(srv, "sandbox"):
+                    # Remote servers ("type": "http") have no sandbox.
+                    if isinstance(srv, Obj) and not has(srv, "sandbox") \
+                            and not has(srv, "url"):
                         v[i] = (alias, Obj([("sandbox", Obj([("profile", "none")]))] + srv))
     if not os.environ.get("KEEP_POLICY"):
         allow = ("policy", Obj([("default", "allow")]))

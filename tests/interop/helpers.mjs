@@ -172,7 +172,40 @@ export const SAMPLING_TEXT = 'sampled-by-interop-client';
  *   corral mode: one corral process, one client.
  *   direct mode: one client per child.
  */
-export async function openSession({ children = ['everything', 'fs', 'memory'], roots } = {}) {
+/** A free TCP port on loopback. */
+async function freePort() {
+  const net = await import('node:net');
+  return new Promise((res, rej) => {
+    const srv = net.createServer();
+    srv.once('error', rej);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => res(port));
+    });
+  });
+}
+
+/**
+ * server-everything in its streamableHttp mode on a free loopback port:
+ * { url, stop() }.
+ */
+export async function startEverythingHttp() {
+  const { spawn } = await import('node:child_process');
+  const port = await freePort();
+  const proc = spawn(process.execPath, [binOf('@modelcontextprotocol/server-everything'), 'streamableHttp'], {
+    env: { ...process.env, PORT: String(port) }, stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let log = '';
+  proc.stderr.on('data', (d) => { log += d.toString(); });
+  await until(() => log.includes('listening on port'), { timeout: 10000, what: 'server-everything (http) to listen' });
+  return {
+    url: `http://127.0.0.1:${port}/mcp`,
+    get log() { return log; },
+    stop() { proc.kill('SIGTERM'); },
+  };
+}
+
+export async function openSession({ children = ['everything', 'fs', 'memory'], roots, remote = [] } = {}) {
   const dirs = makeDirs();
   const specs = childSpecs(dirs);
   const rec = makeRecorder();
@@ -192,6 +225,7 @@ export async function openSession({ children = ['everything', 'fs', 'memory'], r
   };
   const clients = new Map(); // alias -> client
   const transports = [];
+  const remotes = []; // HTTP servers started for `remote` children
   let stderr = '';
   const s = {
     mode: MODE,
@@ -237,8 +271,10 @@ export async function openSession({ children = ['everything', 'fs', 'memory'], r
       for (const c of new Set(clients.values())) {
         try { await c.close(); } catch { /* ignore */ }
       }
+      for (const r of remotes) r.stop();
       rmSync(dirs.tmp, { recursive: true, force: true });
     },
+    remotes,
   };
 
   const collect = (t) => t.stderr?.on('data', (d) => {
@@ -269,6 +305,12 @@ export async function openSession({ children = ['everything', 'fs', 'memory'], r
     // directory writable, nothing else of ours.
     const sandbox = { ro: [HERE], rw: [dirs.tmp] };
     for (const alias of children) cfg.mcpServers[alias] = { ...specs[alias], sandbox };
+    // Remote children: the same server, reached over Streamable HTTP.
+    for (const alias of remote) {
+      const srv = await startEverythingHttp();
+      remotes.push(srv);
+      cfg.mcpServers[alias] = { type: 'http', url: srv.url };
+    }
     writeFileSync(dirs.config, JSON.stringify(cfg, null, 2), { mode: 0o600 });
     const t = new StdioClientTransport({
       command: CORRAL,
@@ -283,6 +325,7 @@ export async function openSession({ children = ['everything', 'fs', 'memory'], r
       await c.connect(t, { timeout: RT });
     } catch (e) {
       e.message += `\n--- corral stderr ---\n${stderr}`;
+      for (const r of remotes) r.stop();
       rmSync(dirs.tmp, { recursive: true, force: true });
       throw e;
     }

@@ -164,22 +164,33 @@ static const struct err_case err_cases[] = {
 	    "mcpServers.a.type: must be \"stdio\", \"http\" or \"sse\"" },
 	{ SRV("\"type\":\"STDIO\""),
 	    "mcpServers.a.type: must be \"stdio\", \"http\" or \"sse\"" },
-	/* Keys refused until corral supports them. */
+	/* Remote servers: their keys, and the local ones they refuse. */
 	{ SRV("\"type\":\"http\""),
-	    "mcpServers.a.type: \"http\" is not supported by this version of "
-	    "corral (refusing to run without it)" },
+	    "mcpServers.a.command: only for local (stdio) servers; a remote "
+	    "server runs elsewhere" },
+	{ "{\"mcpServers\":{\"a\":{\"type\":\"http\"}}}",
+	    "mcpServers.a: missing \"url\"" },
 	{ SRV("\"type\":\"sse\""),
-	    "mcpServers.a.type: \"sse\" is not supported by this version of "
-	    "corral (refusing to run without it)" },
+	    "mcpServers.a.type: the legacy HTTP+SSE transport is not supported "
+	    "by this version of corral; use \"http\" (Streamable HTTP) if the "
+	    "server offers it" },
 	{ SRV("\"url\":\"https://example.com/mcp\""),
-	    "mcpServers.a.url: \"url\" is not supported by this version of "
-	    "corral (refusing to run without it)" },
-	{ "{\"mcpServers\":{\"a\":{\"url\":\"https://example.com/mcp\"}}}",
-	    "mcpServers.a.url: \"url\" is not supported by this version of "
-	    "corral (refusing to run without it)" },
+	    "mcpServers.a.url: only for \"type\": \"http\" servers" },
+	{ "{\"mcpServers\":{\"a\":{\"url\":\"http://example.com/mcp\"}}}",
+	    "mcpServers.a.url: must be https:// (plain http:// only to this "
+	    "machine: 127.0.0.1, ::1, localhost)" },
+	{ "{\"mcpServers\":{\"a\":{\"url\":\"https://x.test/\","
+	    "\"headers\":{\"Host\":\"y\"}}}}",
+	    "mcpServers.a.headers.Host: corral sets this header itself" },
+	{ "{\"mcpServers\":{\"a\":{\"url\":\"https://x.test/\","
+	    "\"headers\":{\"X-A\":\"a\\nb\"}}}}",
+	    "mcpServers.a.headers.X-A: must not hold a line break" },
+	{ "{\"mcpServers\":{\"a\":{\"url\":\"https://x.test/\","
+	    "\"env\":{}}}}",
+	    "mcpServers.a.env: only for local (stdio) servers; a remote server "
+	    "runs elsewhere" },
 	{ SRV("\"headers\":{}"),
-	    "mcpServers.a.headers: \"headers\" is not supported by this version "
-	    "of corral (refusing to run without it)" },
+	    "mcpServers.a.headers: only for \"type\": \"http\" servers" },
 	{ SRV("\"policy\":{\"default\":\"maybe\"}"),
 	    "mcpServers.a.policy.default: must be \"allow\", \"ask\" or \"deny\"" },
 	{ SRV("\"policy\":{\"allow\":[{\"args\":{}}]}"),
@@ -311,8 +322,8 @@ static const struct err_case err_cases[] = {
 	{ "{\"servers\":{\"b\":{\"type\":\"stdio\"}}}",
 	    "servers.b: missing \"command\"" },
 	{ "{\"servers\":{\"b\":{\"type\":\"http\",\"url\":\"http://x\"}}}",
-	    "servers.b.type: \"http\" is not supported by this version of corral "
-	    "(refusing to run without it)" },
+	    "servers.b.url: must be https:// (plain http:// only to this "
+	    "machine: 127.0.0.1, ::1, localhost)" },
 	/* sandbox. */
 	{ SRV("\"sandbox\":[]"),
 	    "mcpServers.a.sandbox: expected an object, got an array" },

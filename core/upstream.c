@@ -651,6 +651,21 @@ gen_begin(struct child *c)
 	c->next_id = 0;
 }
 
+/* Started: it has t_start to be ready; initialize goes out at once when
+   the host has initialized. */
+static void
+gen_started(struct child *c)
+{
+	struct broker *b = c->b;
+
+	ev_timer_init(&c->start_timer, start_timeout_cb, c->conf->t_start, 0);
+	c->start_timer.data = c;
+	ev_timer_start(b->loop, &c->start_timer);
+	c->state = CH_SPAWNED;
+	if (b->initialized)
+		broker_child_initialize(b, c);
+}
+
 /* A remote server: nothing to start; initialize is its first POST. */
 static void
 remote_spawn(struct child *c)
@@ -665,12 +680,7 @@ remote_spawn(struct child *c)
 	gen_begin(c);
 	remote_start(c);
 	broker_audit_spawn(b, c);
-	ev_timer_init(&c->start_timer, start_timeout_cb, c->conf->t_start, 0);
-	c->start_timer.data = c;
-	ev_timer_start(b->loop, &c->start_timer);
-	c->state = CH_SPAWNED;
-	if (b->initialized)
-		broker_child_initialize(b, c);
+	gen_started(c);
 }
 
 void
@@ -744,12 +754,7 @@ child_spawn(struct child *c)
 	ev_child_init(&c->cw, child_exit_cb, c->proc.pid, 0);
 	c->cw.data = c;
 	ev_child_start(b->loop, &c->cw);
-	ev_timer_init(&c->start_timer, start_timeout_cb, c->conf->t_start, 0);
-	c->start_timer.data = c;
-	ev_timer_start(b->loop, &c->start_timer);
-	c->state = CH_SPAWNED;
-	if (b->initialized)
-		broker_child_initialize(b, c);
+	gen_started(c);
 }
 
 void

@@ -2,6 +2,7 @@
    error names its key path. */
 #include <sys/stat.h>
 
+#include <arpa/inet.h>
 #include <cjson/cJSON.h>
 #include <ctype.h>
 #include <curl/curl.h>
@@ -945,9 +946,13 @@ header_name_ok(const char *s)
 static int
 loopback_host(const char *h)
 {
-	return strcmp(h, "127.0.0.1") == 0 || strcmp(h, "[::1]") == 0 ||
-	    strcmp(h, "::1") == 0 || strcmp(h, "localhost") == 0 ||
-	    strncmp(h, "127.", 4) == 0;
+	struct in_addr a;
+
+	/* 127/8 as an address, never a name that merely starts "127." */
+	if (inet_pton(AF_INET, h, &a) == 1)
+		return (ntohl(a.s_addr) >> 24) == 127;
+	return strcmp(h, "[::1]") == 0 || strcmp(h, "::1") == 0 ||
+	    strcmp(h, "localhost") == 0;
 }
 
 static int

@@ -176,6 +176,9 @@ static const struct err_case err_cases[] = {
 	    "server offers it" },
 	{ SRV("\"url\":\"https://example.com/mcp\""),
 	    "mcpServers.a.url: only for \"type\": \"http\" servers" },
+	{ "{\"mcpServers\":{\"a\":{\"url\":\"http://127.evil.test/mcp\"}}}",
+	    "mcpServers.a.url: must be https:// (plain http:// only to this "
+	    "machine: 127.0.0.1, ::1, localhost)" },
 	{ "{\"mcpServers\":{\"a\":{\"url\":\"http://example.com/mcp\"}}}",
 	    "mcpServers.a.url: must be https:// (plain http:// only to this "
 	    "machine: 127.0.0.1, ::1, localhost)" },

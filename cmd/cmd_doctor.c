@@ -57,6 +57,37 @@ head_cb(char *h, size_t size, size_t n, void *arg)
 	return len;
 }
 
+/* An easy handle for a request to remote server s: its headers and
+   accept, answers to a's body (through write), errors into err. */
+static CURL *
+remote_easy(const struct server_conf *s, struct curl_slist **h,
+    const char *accept, struct answer *a, curl_write_callback write,
+    char *err)
+{
+	CURL *e;
+	int i;
+
+	if ((e = curl_easy_init()) == NULL) {
+		printf("FAIL  server %s: cannot start libcurl\n", s->alias);
+		return NULL;
+	}
+	memset(a, 0, sizeof(*a));
+	buf_init(&a->body, 64 * 1024);
+	for (i = 0; i < s->nheaders; i++)
+		*h = curl_slist_append(*h, s->headers[i]);
+	*h = curl_slist_append(*h, accept);
+	curl_easy_setopt(e, CURLOPT_URL, s->url);
+	curl_easy_setopt(e, CURLOPT_HTTPHEADER, *h);
+	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)(s->t_start * 1000));
+	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, write);
+	curl_easy_setopt(e, CURLOPT_WRITEDATA, a);
+	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, err);
+	curl_easy_setopt(e, CURLOPT_USERAGENT, "corral");
+	return e;
+}
+
 /* A remote server: can it be reached, and does it initialize? One
    initialize POST (then DELETE of the session it opened). */
 static int
@@ -72,30 +103,17 @@ check_remote(const struct server_conf *s)
 	CURLcode rc;
 	CURL *e;
 	long code = 0;
-	int i, r = -1;
+	int r = -1;
 
-	if ((e = curl_easy_init()) == NULL) {
-		printf("FAIL  server %s: cannot start libcurl\n", s->alias);
+	h = curl_slist_append(h, "Content-Type: application/json");
+	if ((e = remote_easy(s, &h, "Accept: application/json, "
+	    "text/event-stream", &a, body_cb, err)) == NULL) {
+		curl_slist_free_all(h);
 		return -1;
 	}
-	memset(&a, 0, sizeof(a));
-	buf_init(&a.body, 64 * 1024);
-	for (i = 0; i < s->nheaders; i++)
-		h = curl_slist_append(h, s->headers[i]);
-	h = curl_slist_append(h, "Accept: application/json, text/event-stream");
-	h = curl_slist_append(h, "Content-Type: application/json");
-	curl_easy_setopt(e, CURLOPT_URL, s->url);
-	curl_easy_setopt(e, CURLOPT_HTTPHEADER, h);
 	curl_easy_setopt(e, CURLOPT_POSTFIELDS, init);
-	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)(s->t_start * 1000));
-	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, body_cb);
-	curl_easy_setopt(e, CURLOPT_WRITEDATA, &a);
 	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, head_cb);
 	curl_easy_setopt(e, CURLOPT_HEADERDATA, &a);
-	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, err);
-	curl_easy_setopt(e, CURLOPT_USERAGENT, "corral");
 	rc = curl_easy_perform(e);
 	curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &code);
 	if (rc != CURLE_OK && !(rc == CURLE_OPERATION_TIMEDOUT &&
@@ -138,6 +156,64 @@ check_remote(const struct server_conf *s)
 	return r;
 }
 
+/* The legacy HTTP+SSE transport: the GET stream's first event names the
+   endpoint; reading stops there (the stream would go on forever). */
+static size_t
+endpoint_cb(char *p, size_t size, size_t n, void *arg)
+{
+	struct answer *a = arg;
+	const char *s, *d;
+
+	(void)buf_add(&a->body, p, size * n);
+	s = buf_head(&a->body);
+	if (buf_used(&a->body) > 0 && memchr(s, '\0', buf_used(&a->body)) ==
+	    NULL && (s = strstr(s, "event: endpoint")) != NULL &&
+	    (d = strstr(s, "\ndata:")) != NULL && strchr(d + 1, '\n')) {
+		d += 6;
+		d += *d == ' ';
+		a->session = xstrndup(d, strcspn(d, "\r\n"));
+		return 0;	/* enough */
+	}
+	return size * n;
+}
+
+static int
+check_legacy(const struct server_conf *s)
+{
+	struct curl_slist *h = NULL;
+	struct answer a;
+	char err[CURL_ERROR_SIZE] = "";
+	CURLcode rc;
+	CURL *e;
+	long code = 0;
+	int r = -1;
+
+	if ((e = remote_easy(s, &h, "Accept: text/event-stream", &a,
+	    endpoint_cb, err)) == NULL)
+		return -1;
+	rc = curl_easy_perform(e);
+	curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &code);
+	if (a.session) {
+		printf("ok    server %s: reachable, its event stream names the "
+		    "endpoint %s (%s)\n", s->alias, a.session, s->url);
+		r = 0;
+	} else if (rc != CURLE_OK && code == 0)
+		printf("FAIL  server %s: cannot reach %s: %s\n", s->alias, s->url,
+		    err[0] ? err : curl_easy_strerror(rc));
+	else if (code < 200 || code >= 300)
+		printf("FAIL  server %s: the event stream answered HTTP %ld\n",
+		    s->alias, code);
+	else
+		printf("FAIL  server %s: no \"endpoint\" event on the event "
+		    "stream (HTTP %ld%s%s)\n", s->alias, code, rc != CURLE_OK ?
+		    ", " : "", rc != CURLE_OK ? curl_easy_strerror(rc) : "");
+	curl_easy_cleanup(e);
+	curl_slist_free_all(h);
+	buf_free(&a.body);
+	free(a.session);
+	return r;
+}
+
 /* Check one server: its command, its grants and HOME, the machine. */
 static int
 check_server(const struct server_conf *s, int ns_ok, int ll_ok)
@@ -151,7 +227,7 @@ check_server(const struct server_conf *s, int ns_ok, int ll_ok)
 		return 0;
 	}
 	if (s->remote)
-		return check_remote(s);
+		return s->legacy_sse ? check_legacy(s) : check_remote(s);
 	if ((path = sandbox_resolve(s->command, environ)) == NULL) {
 		printf("FAIL  server %s: %s: %s; fix the command or PATH\n",
 		    s->alias, s->command, errno == ENOENT ?

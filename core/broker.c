@@ -720,7 +720,8 @@ broker_audit_spawn(struct broker *b, struct child *c)
 	if (c->conf->remote) {
 		/* Nothing runs here: where it is, and how it is reached. */
 		cJSON_AddStringToObject(f, "url", c->conf->url);
-		cJSON_AddStringToObject(f, "transport", "http");
+		cJSON_AddStringToObject(f, "transport",
+		    c->conf->legacy_sse ? "sse" : "http");
 		trail_event(b->trail, "child_spawn", f);
 		return;
 	}

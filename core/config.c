@@ -1067,12 +1067,10 @@ parse_server(struct ctx *c, const char *top, const char *alias,
 		snprintf(p, sizeof(p), "%s.type", path);
 		if (want(c, p, v, cJSON_IsString(v), "a string") < 0)
 			return -1;
-		if (strcmp(v->valuestring, "sse") == 0)
-			return errat(c, p, "the legacy HTTP+SSE transport is "
-			    "not supported by this version of corral; use "
-			    "\"http\" (Streamable HTTP) if the server offers it");
 		if (strcmp(v->valuestring, "http") == 0)
 			s->remote = 1;
+		else if (strcmp(v->valuestring, "sse") == 0)
+			s->remote = s->legacy_sse = 1;
 		else if (strcmp(v->valuestring, "stdio") != 0)
 			return errat(c, p, "must be \"stdio\", \"http\" or "
 			    "\"sse\"");
@@ -1085,11 +1083,13 @@ parse_server(struct ctx *c, const char *top, const char *alias,
 		return parse_remote(c, path, j, s);
 	if ((v = cJSON_GetObjectItemCaseSensitive(j, "url"))) {
 		snprintf(p, sizeof(p), "%s.url", path);
-		return errat(c, p, "only for \"type\": \"http\" servers");
+		return errat(c, p, "only for remote servers (\"type\": "
+		    "\"http\" or \"sse\")");
 	}
 	if (cJSON_GetObjectItemCaseSensitive(j, "headers")) {
 		snprintf(p, sizeof(p), "%s.headers", path);
-		return errat(c, p, "only for \"type\": \"http\" servers");
+		return errat(c, p, "only for remote servers (\"type\": "
+		    "\"http\" or \"sse\")");
 	}
 	if ((v = cJSON_GetObjectItemCaseSensitive(j, "sandbox"))) {
 		snprintf(p, sizeof(p), "%s.sandbox", path);

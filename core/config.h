@@ -57,6 +57,7 @@ struct server_conf {
 	char *fingerprint;	/* canonical text of the entry */
 	/* "type": "http": a remote server reached over Streamable HTTP. */
 	int remote;
+	int legacy_sse;		/* "type": "sse": the 2024-11-05 HTTP+SSE */
 	char *url;		/* http(s)://..., after substitution */
 	char **headers;		/* "Name: value", after substitution */
 	int nheaders;

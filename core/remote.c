@@ -11,6 +11,12 @@
  * sent again. A GET stream, when the server offers one, carries messages
  * the server starts. The session is ended with DELETE.
  *
+ * The legacy HTTP+SSE transport (2024-11-05, "type": "sse") is the other
+ * way round: one GET stream carries everything the server says; its first
+ * event, "endpoint", names the URL (same origin only) where each message
+ * goes as a POST that is merely accepted. The stream is the session: when
+ * it ends, the generation ends, like a child that exited.
+ *
  * Everything runs on the broker's loop through libcurl's multi interface
  * (core/curlev.c). TLS is always verified; redirects are followed only to
  * the same origin (scheme, host, port), by us, so headers that may be
@@ -32,8 +38,8 @@
 #include "core/util.h"
 
 /* A POST, the server's own GET stream, a GET resuming a POST's answer
-   stream that broke, the session's end. */
-enum { P_MSG, P_GET, P_RESUME, P_DELETE };
+   stream that broke, the session's end; the legacy transport's stream. */
+enum { P_MSG, P_GET, P_RESUME, P_DELETE, P_STREAM };
 
 #define MAX_REDIRECTS	3
 #define ERRBODY_MAX	2048	/* kept of an error answer's body */
@@ -63,6 +69,7 @@ struct post {
 	struct buf in;		/* body, or the event stream's partial line */
 	struct buf data;	/* the current event's data */
 	char *evid;		/* the current event's id */
+	char *evname;		/* the current event's name */
 	char *location;
 	char *session;		/* Mcp-Session-Id of the answer */
 	char errbuf[CURL_ERROR_SIZE];
@@ -81,6 +88,9 @@ struct remote {
 	struct post *posts;
 	int ended;		/* stopping: no new transfers */
 	char *last_event;	/* of the GET stream */
+	int legacy;		/* the HTTP+SSE transport */
+	char *endpoint;		/* legacy: where messages go, once known */
+	char *fail_why;		/* why remote_stop was called, if failing */
 	int get_state;		/* 0 none yet, 1 open, 2 not offered */
 	int get_fails;
 	ev_timer get_timer;
@@ -94,6 +104,8 @@ static void open_get(struct remote *);
 static void stop_cb(struct ev_loop *, ev_timer *, int);
 static void sweep_cb(struct ev_loop *, ev_timer *, int);
 static void drop_cancelled(struct remote *, const char *, size_t);
+static int legacy_endpoint(struct remote *, const char *, size_t);
+static int same_origin(const char *, const char *);
 
 static struct curlev *
 loop_curl(struct broker *b)
@@ -123,6 +135,7 @@ post_free(struct post *p)
 	buf_free(&p->in);
 	buf_free(&p->data);
 	free(p->evid);
+	free(p->evname);
 	free(p->location);
 	free(p->session);
 	free(p);
@@ -158,10 +171,16 @@ end_generation(struct remote *r, const char *why)
 	r->get_state = 0;
 	free(r->last_event);
 	r->last_event = NULL;
+	free(r->endpoint);
+	r->endpoint = NULL;
 	ev_timer_stop(c->b->loop, &r->stop_timer);
+	if (why == NULL)
+		why = r->fail_why;
 	free(c->last_exit);
 	c->last_exit = xstrdup(why ? why : r->session ? "session ended" :
 	    "no session");
+	free(r->fail_why);
+	r->fail_why = NULL;
 	child_ended(c);
 }
 
@@ -310,9 +329,18 @@ sse_line(struct post *p, char *l, size_t n)
 			char *d = buf_head(&p->data);
 			size_t dn = buf_used(&p->data) - 1; /* last '\n' */
 
-			got_message(p, d, dn);
+			if (p->kind == P_STREAM && p->evname &&
+			    strcmp(p->evname, "endpoint") == 0) {
+				if (legacy_endpoint(r, d, dn) < 0)
+					return -1;
+			} else if (p->evname == NULL ||
+			    strcmp(p->evname, "message") == 0)
+				got_message(p, d, dn);
+			/* Events of other names are not messages. */
 			buf_reset(&p->data);
 		}
+		free(p->evname);
+		p->evname = NULL;
 		if (p->evid && p->kind == P_GET) {
 			free(r->last_event);
 			r->last_event = xstrdup(p->evid);
@@ -343,6 +371,9 @@ sse_line(struct post *p, char *l, size_t n)
 	    memchr(v, '\0', vn) == NULL) {
 		free(p->evid);
 		p->evid = xstrndup(v, vn);
+	} else if (k == 5 && memcmp(l, "event", 5) == 0 && vn < 64) {
+		free(p->evname);
+		p->evname = xstrndup(v, vn);
 	}
 	return 0;
 }
@@ -445,7 +476,7 @@ start(struct post *p)
 	p->hdrs = NULL;
 	for (i = 0; i < c->conf->nheaders; i++)
 		p->hdrs = curl_slist_append(p->hdrs, c->conf->headers[i]);
-	if (p->kind == P_GET || p->kind == P_RESUME)
+	if (p->kind == P_GET || p->kind == P_RESUME || p->kind == P_STREAM)
 		p->hdrs = curl_slist_append(p->hdrs,
 		    "Accept: text/event-stream");
 	else if (p->kind == P_MSG) {
@@ -513,7 +544,8 @@ post_new(struct remote *r, int kind, const char *body, size_t len)
 
 	p->r = r;
 	p->kind = kind;
-	p->url = xstrdup(r->c->conf->url);
+	p->url = xstrdup(kind == P_MSG && r->legacy ? r->endpoint :
+	    r->c->conf->url);
 	if (body) {
 		p->body = xstrndup(body, len);
 		p->len = len;
@@ -556,6 +588,52 @@ send_msg(struct remote *r, const char *msg, size_t len, int internal,
 			fail_request(r, p->id, "cannot start an HTTP request");
 		post_free(p);
 		return -1;
+	}
+	return 0;
+}
+
+/* The legacy transport's "endpoint" event: a URL, maybe relative to the
+   stream's, where messages go. Another origin would see the configured
+   headers (credentials, often): refused, and the generation fails. */
+static int
+legacy_endpoint(struct remote *r, const char *d, size_t n)
+{
+	char *rel, *url = NULL, *s, *nl;
+	CURLU *u;
+	int ok;
+
+	rel = xstrndup(d, n);
+	u = curl_url();
+	ok = u && memchr(d, '\0', n) == NULL && curl_url_set(u, CURLUPART_URL,
+	    r->c->conf->url, 0) == CURLUE_OK && curl_url_set(u,
+	    CURLUPART_URL, rel, 0) == CURLUE_OK && curl_url_get(u,
+	    CURLUPART_URL, &url, 0) == CURLUE_OK;
+	curl_url_cleanup(u);
+	if (!ok || !same_origin(r->c->conf->url, url)) {
+		char *why = xasprintf("the server's endpoint %s is %s; not "
+		    "used", ok ? url : "(unreadable)", ok ? "on another "
+		    "origin and would see this server's headers" :
+		    "not a URL");
+
+		logmsg("[%s] %s", alias(r), why);
+		free(r->fail_why);
+		r->fail_why = why;
+		curl_free(url);
+		free(rel);
+		remote_stop(r->c);
+		return -1;
+	}
+	free(rel);
+	free(r->endpoint);
+	r->endpoint = xstrdup(url);
+	curl_free(url);
+	/* What waited for the endpoint goes now, in order. */
+	while (buf_used(&r->held) > 0) {
+		s = buf_head(&r->held);
+		if ((nl = memchr(s, '\n', buf_used(&r->held))) == NULL)
+			break;
+		send_msg(r, s, (size_t)(nl - s), 0, 1);
+		buf_consume(&r->held, (size_t)(nl - s) + 1);
 	}
 	return 0;
 }
@@ -726,6 +804,21 @@ finish(struct post *p, CURLcode rc)
 		post_free(p);
 		return;
 	}
+	if (p->kind == P_STREAM) {
+		/* The legacy transport's stream is the session. */
+		if (rc == CURLE_OK && p->status >= 200 && p->status < 300)
+			why = xstrdup(p->sse ? "the server ended its event "
+			    "stream" : "the server did not answer with an event "
+			    "stream (Content-Type text/event-stream)");
+		else
+			why = http_why(p, rc);
+		if (r->endpoint == NULL)
+			logmsg("[%s] no event stream: %s", alias(r), why);
+		post_free(p);
+		end_generation(r, why);
+		free(why);
+		return;
+	}
 	if (p->dropped) {
 		/* Cancelled: the broker answered the host already. */
 		post_free(p);
@@ -799,6 +892,12 @@ finish(struct post *p, CURLcode rc)
 		post_free(p);
 		end_generation(r, why);
 		free(why);
+		return;
+	}
+	if (rc == CURLE_OK && p->status >= 200 && p->status < 300 &&
+	    r->legacy) {
+		/* Accepted: the answer comes on the stream. */
+		post_free(p);
 		return;
 	}
 	if (rc == CURLE_OK && p->status >= 200 && p->status < 300) {
@@ -886,6 +985,19 @@ remote_start(struct child *c)
 	r->session = NULL;
 	free(r->proto);
 	r->proto = NULL;
+	r->legacy = c->conf->legacy_sse;
+	if (r->legacy) {
+		/* Messages wait in r->held for the endpoint. */
+		struct post *p = post_new(r, P_STREAM, NULL, 0);
+
+		r->get_state = 2;
+		if (start(p) < 0) {
+			post_unlink(p);
+			post_free(p);
+			r->fail_why = xstrdup("cannot start an HTTP request");
+			remote_stop(c);
+		}
+	}
 }
 
 int
@@ -895,7 +1007,7 @@ remote_send(struct child *c, const char *msg, size_t len)
 
 	if (r == NULL || r->ended)
 		return -1;
-	if (r->reinit) {
+	if (r->reinit || (r->legacy && r->endpoint == NULL)) {
 		if (buf_reserve(&r->held, len + 1) == NULL)
 			return -1;
 		buf_add(&r->held, msg, len);
@@ -1047,6 +1159,8 @@ remote_free(struct child *c)
 	free(r->proto);
 	free(r->init);
 	free(r->last_event);
+	free(r->endpoint);
+	free(r->fail_why);
 	free(r);
 	c->remote = NULL;
 }

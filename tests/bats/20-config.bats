@@ -233,16 +233,16 @@ tool_names() {
 
 @test "remote keys: url only with type http, headers only on remote servers" {
 	refused '{"mcpServers":{"a":'"$(echo_entry '"url":"https://example.com/mcp"')"'}}' \
-	    'mcpServers.a.url: only for "type": "http" servers'
+	    'mcpServers.a.url: only for remote servers ("type": "http" or "sse")'
 	refused '{"mcpServers":{"a":'"$(echo_entry '"headers":{}')"'}}' \
-	    'mcpServers.a.headers: only for "type": "http" servers'
+	    'mcpServers.a.headers: only for remote servers ("type": "http" or "sse")'
 }
 
-@test "remote keys: plain http only to loopback; the legacy sse transport is refused" {
+@test "remote keys: plain http only to loopback" {
 	refused '{"servers":{"gh":{"type":"http","url":"http://example.com/mcp"}}}' \
 	    'servers.gh.url: must be https:// (plain http:// only to this machine: 127.0.0.1, ::1, localhost)'
-	refused '{"mcpServers":{"gh":{"type":"sse","url":"https://example.com/sse"}}}' \
-	    'mcpServers.gh.type: the legacy HTTP+SSE transport is not supported by this version of corral; use "http" (Streamable HTTP) if the server offers it'
+	refused '{"mcpServers":{"gh":{"type":"sse","url":"http://example.com/sse"}}}' \
+	    'mcpServers.gh.url: must be https:// (plain http:// only to this machine: 127.0.0.1, ::1, localhost)'
 }
 
 @test "corral.audit and corral.otel are checked" {

@@ -3,28 +3,7 @@
 # its streamableHttp mode on loopback, and corral's config checks.
 
 load helpers
-
-EVERYTHING="$ROOT/tests/interop/node_modules/@modelcontextprotocol/server-everything/dist/index.js"
-
-free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-
-# Start server-everything over HTTP on a free port; sets EVPORT, EVPID.
-start_everything() {
-	command -v node >/dev/null || fail "node is not installed"
-	[ -f "$EVERYTHING" ] || fail "tests/interop/node_modules is not installed"
-	EVPORT="$(free_port)"
-	EVLOG="$BATS_TEST_TMPDIR/everything.log"
-	PORT="$EVPORT" node "$EVERYTHING" streamableHttp >"$EVLOG" 2>&1 3>&- &
-	EVPID=$!
-	local i=0
-	until grep -q "listening on port" "$EVLOG"; do
-		sleep 0.05
-		i=$((i + 1))
-		[ "$i" -lt 400 ] || { cat "$EVLOG"; fail "server-everything did not start"; }
-	done
-}
+load remote-helpers
 
 remote_config() {
 	CONF="$BATS_TEST_TMPDIR/c.json"
@@ -117,14 +96,16 @@ teardown() {
 	check '{"type":"http"}' ': missing "url"'
 	check '{"type":"http","url":"https://x.test/mcp","command":"x"}' '.command: only for local (stdio) servers; a remote server runs elsewhere'
 	check '{"type":"http","url":"https://x.test/mcp","sandbox":{}}' '.sandbox: only for local (stdio) servers; a remote server runs elsewhere'
-	check '{"type":"sse","url":"https://x.test/sse"}' '.type: the legacy HTTP+SSE transport is not supported by this version of corral; use "http" (Streamable HTTP) if the server offers it'
+	check '{"type":"sse","url":"https://x.test/sse","cwd":"/"}' '.cwd: only for local (stdio) servers; a remote server runs elsewhere'
+	check '{"type":"sse","url":"http://example.com/sse"}' '.url: must be https:// (plain http:// only to this machine: 127.0.0.1, ::1, localhost)'
+	check '{"type":"ws","url":"https://x.test/mcp"}' '.type: must be "stdio", "http" or "sse"'
 	check '{"type":"http","url":"https://x.test/mcp","headers":{"mcp-session-id":"x"}}' '.headers.mcp-session-id: corral sets this header itself'
 	check '{"type":"http","url":"https://x.test/mcp","headers":{"X Key":"a"}}' '.headers.X Key: not a valid header name'
 	check '{"type":"http","url":"https://x.test/mcp","headers":{"X-Key":1}}' '.headers.X-Key: expected a string, got a number'
 	check '{"type":"http","url":"https://x.test/mcp","headers":{"X-Key":"${file:/nonexistent/t}"}}' '.headers.X-Key: ${file:/nonexistent/t}: No such file or directory'
 	check '{"url":"not a url"}' '.url: not a valid URL'
-	check '{"command":"x","url":"https://x.test"}' '.url: only for "type": "http" servers'
-	check '{"command":"x","headers":{}}' '.headers: only for "type": "http" servers'
+	check '{"command":"x","url":"https://x.test"}' '.url: only for remote servers ("type": "http" or "sse")'
+	check '{"command":"x","headers":{}}' '.headers: only for remote servers ("type": "http" or "sse")'
 }
 
 # The fake server (tests/servers/httpmcp) with fault flags; sets HPORT,

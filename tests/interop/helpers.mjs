@@ -189,23 +189,24 @@ async function freePort() {
  * server-everything in its streamableHttp mode on a free loopback port:
  * { url, stop() }.
  */
-export async function startEverythingHttp() {
+// mode: 'streamableHttp', or 'sse' for the legacy HTTP+SSE transport.
+export async function startEverythingHttp(mode = 'streamableHttp') {
   const { spawn } = await import('node:child_process');
   const port = await freePort();
-  const proc = spawn(process.execPath, [binOf('@modelcontextprotocol/server-everything'), 'streamableHttp'], {
+  const proc = spawn(process.execPath, [binOf('@modelcontextprotocol/server-everything'), mode], {
     env: { ...process.env, PORT: String(port) }, stdio: ['ignore', 'ignore', 'pipe'],
   });
   let log = '';
   proc.stderr.on('data', (d) => { log += d.toString(); });
-  await until(() => log.includes('listening on port'), { timeout: 10000, what: 'server-everything (http) to listen' });
+  await until(() => /listening on port|running on port/.test(log), { timeout: 10000, what: `server-everything (${mode}) to listen` });
   return {
-    url: `http://127.0.0.1:${port}/mcp`,
+    url: `http://127.0.0.1:${port}/${mode === 'sse' ? 'sse' : 'mcp'}`,
     get log() { return log; },
     stop() { proc.kill('SIGTERM'); },
   };
 }
 
-export async function openSession({ children = ['everything', 'fs', 'memory'], roots, remote = [] } = {}) {
+export async function openSession({ children = ['everything', 'fs', 'memory'], roots, remote = [], remoteMode = 'streamableHttp' } = {}) {
   const dirs = makeDirs();
   const specs = childSpecs(dirs);
   const rec = makeRecorder();
@@ -305,11 +306,12 @@ export async function openSession({ children = ['everything', 'fs', 'memory'], r
     // directory writable, nothing else of ours.
     const sandbox = { ro: [HERE], rw: [dirs.tmp] };
     for (const alias of children) cfg.mcpServers[alias] = { ...specs[alias], sandbox };
-    // Remote children: the same server, reached over Streamable HTTP.
+    // Remote children: the same server, reached over Streamable HTTP
+    // (or the legacy HTTP+SSE transport).
     for (const alias of remote) {
-      const srv = await startEverythingHttp();
+      const srv = await startEverythingHttp(remoteMode);
       remotes.push(srv);
-      cfg.mcpServers[alias] = { type: 'http', url: srv.url };
+      cfg.mcpServers[alias] = { type: remoteMode === 'sse' ? 'sse' : 'http', url: srv.url };
     }
     writeFileSync(dirs.config, JSON.stringify(cfg, null, 2), { mode: 0o600 });
     const t = new StdioClientTransport({

@@ -171,11 +171,13 @@ static const struct err_case err_cases[] = {
 	{ "{\"mcpServers\":{\"a\":{\"type\":\"http\"}}}",
 	    "mcpServers.a: missing \"url\"" },
 	{ SRV("\"type\":\"sse\""),
-	    "mcpServers.a.type: the legacy HTTP+SSE transport is not supported "
-	    "by this version of corral; use \"http\" (Streamable HTTP) if the "
-	    "server offers it" },
+	    "mcpServers.a.command: only for local (stdio) servers; a remote "
+	    "server runs elsewhere" },
+	{ SRV("\"type\":\"websocket\""),
+	    "mcpServers.a.type: must be \"stdio\", \"http\" or \"sse\"" },
 	{ SRV("\"url\":\"https://example.com/mcp\""),
-	    "mcpServers.a.url: only for \"type\": \"http\" servers" },
+	    "mcpServers.a.url: only for remote servers (\"type\": \"http\" "
+	    "or \"sse\")" },
 	{ "{\"mcpServers\":{\"a\":{\"url\":\"http://127.evil.test/mcp\"}}}",
 	    "mcpServers.a.url: must be https:// (plain http:// only to this "
 	    "machine: 127.0.0.1, ::1, localhost)" },
@@ -193,7 +195,8 @@ static const struct err_case err_cases[] = {
 	    "mcpServers.a.env: only for local (stdio) servers; a remote server "
 	    "runs elsewhere" },
 	{ SRV("\"headers\":{}"),
-	    "mcpServers.a.headers: only for \"type\": \"http\" servers" },
+	    "mcpServers.a.headers: only for remote servers (\"type\": "
+	    "\"http\" or \"sse\")" },
 	{ SRV("\"policy\":{\"default\":\"maybe\"}"),
 	    "mcpServers.a.policy.default: must be \"allow\", \"ask\" or \"deny\"" },
 	{ SRV("\"policy\":{\"allow\":[{\"args\":{}}]}"),

@@ -754,6 +754,14 @@ broker_audit_exit(struct broker *b, struct child *c, int status)
 	int i;
 
 	cJSON_AddStringToObject(f, "server", c->conf->alias);
+	if (c->conf->remote) {
+		/* No process: why the session ended. */
+		cJSON_AddStringToObject(f, "url", c->conf->url);
+		cJSON_AddStringToObject(f, "reason", c->last_exit ?
+		    c->last_exit : "session ended");
+		trail_event(b->trail, "child_exit", f);
+		return;
+	}
 	cJSON_AddNumberToObject(f, "pid", (double)c->proc.pid);
 	if (WIFEXITED(status)) {
 		cJSON_AddNumberToObject(f, "status", WEXITSTATUS(status));

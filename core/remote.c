@@ -55,6 +55,7 @@ struct post {
 	char *id;		/* the request's id as JSON text, or NULL */
 	int is_init;		/* the broker's initialize */
 	int had_session;	/* sent with a session id */
+	int quick;		/* counted in r->quick */
 	int internal;		/* a replayed initialize: answer kept here */
 	int redirects;
 	long status;
@@ -85,6 +86,11 @@ struct remote {
 	int reinit;		/* replaying initialize: hold messages */
 	int reinits;		/* in a row, without a success between */
 	struct buf held;	/* messages held meanwhile, one per line */
+	/* Order: a message sent after a notification or a response (or,
+	   over legacy SSE, after anything) must not overtake it on another
+	   connection, so it waits here until those POSTs were accepted. */
+	int quick;		/* such POSTs in flight */
+	struct buf q;		/* messages waiting for them, one per line */
 	struct post *posts;
 	int ended;		/* stopping: no new transfers */
 	char *last_event;	/* of the GET stream */
@@ -124,6 +130,8 @@ alias(struct remote *r)
 static void
 post_free(struct post *p)
 {
+	if (p->quick && p->r->quick > 0)
+		p->r->quick--;
 	if (p->e) {
 		curlev_remove(p->r->c->b->curlev, p->e);
 		curl_easy_cleanup(p->e);
@@ -167,6 +175,8 @@ end_generation(struct remote *r, const char *why)
 	ev_timer_stop(c->b->loop, &r->get_timer);
 	ev_timer_stop(c->b->loop, &r->sweep_timer);
 	buf_reset(&r->held);
+	buf_reset(&r->q);
+	r->quick = 0;
 	r->reinit = 0;
 	r->get_state = 0;
 	free(r->last_event);
@@ -177,8 +187,7 @@ end_generation(struct remote *r, const char *why)
 	if (why == NULL)
 		why = r->fail_why;
 	free(c->last_exit);
-	c->last_exit = xstrdup(why ? why : r->session ? "session ended" :
-	    "no session");
+	c->last_exit = xstrdup(why ? why : "stopped by corral");
 	free(r->fail_why);
 	r->fail_why = NULL;
 	child_ended(c);
@@ -582,6 +591,10 @@ send_msg(struct remote *r, const char *msg, size_t len, int internal,
 		free(r->init);
 		r->init = xstrndup(msg, len);
 	}
+	if (r->legacy || p->id == NULL) {
+		p->quick = 1;
+		r->quick++;
+	}
 	if (start(p) < 0) {
 		post_unlink(p);
 		if (p->id && !internal && tell)
@@ -590,6 +603,38 @@ send_msg(struct remote *r, const char *msg, size_t len, int internal,
 		return -1;
 	}
 	return 0;
+}
+
+/* Send msg now, or after the notifications and responses in flight. */
+static int
+submit(struct remote *r, const char *msg, size_t len, int tell)
+{
+	if (r->quick == 0)
+		return send_msg(r, msg, len, 0, tell);
+	if (buf_reserve(&r->q, len + 1) == NULL)
+		return -1;
+	buf_add(&r->q, msg, len);
+	buf_add(&r->q, "\n", 1);
+	return 0;
+}
+
+/* Those POSTs were accepted: what waited goes, up to the next one. */
+static void
+pump(struct remote *r)
+{
+	char *s, *nl;
+	size_t n;
+
+	while (r->quick == 0 && !r->ended && !r->reinit &&
+	    buf_used(&r->q) > 0) {
+		s = buf_head(&r->q);
+		if ((nl = memchr(s, '\n', buf_used(&r->q))) == NULL)
+			break;
+		n = (size_t)(nl - s);
+		*nl = '\0';
+		send_msg(r, s, n, 0, 1);
+		buf_consume(&r->q, n + 1);
+	}
 }
 
 /* The legacy transport's "endpoint" event: a URL, maybe relative to the
@@ -632,7 +677,7 @@ legacy_endpoint(struct remote *r, const char *d, size_t n)
 		s = buf_head(&r->held);
 		if ((nl = memchr(s, '\n', buf_used(&r->held))) == NULL)
 			break;
-		send_msg(r, s, (size_t)(nl - s), 0, 1);
+		submit(r, s, (size_t)(nl - s), 1);
 		buf_consume(&r->held, (size_t)(nl - s) + 1);
 	}
 	return 0;
@@ -681,7 +726,7 @@ release_held(struct remote *r)
 		s = buf_head(&q);
 		if ((nl = memchr(s, '\n', buf_used(&q))) == NULL)
 			break;
-		send_msg(r, s, (size_t)(nl - s), 0, 1);
+		submit(r, s, (size_t)(nl - s), 1);
 		buf_consume(&q, (size_t)(nl - s) + 1);
 	}
 	buf_free(&q);
@@ -704,6 +749,8 @@ http_why(struct post *p, CURLcode rc)
 	for (i = 0; i < n; i++)
 		if ((unsigned char)body[i] < 0x20)
 			body[i] = ' ';
+	while (n > 0 && body[n - 1] == ' ')
+		body[--n] = '\0';
 	w = xasprintf("HTTP %ld%s%s", p->status, n ? ": " : "", body);
 	free(body);
 	return w;
@@ -780,6 +827,7 @@ post_done(CURL *e, CURLcode rc, void *arg)
 	}
 	post_unlink(p);
 	finish(p, rc);
+	pump(r);
 }
 
 /* A transfer ended: its answer goes to the broker, or its failure is
@@ -812,8 +860,12 @@ finish(struct post *p, CURLcode rc)
 			    "stream (Content-Type text/event-stream)");
 		else
 			why = http_why(p, rc);
-		if (r->endpoint == NULL)
-			logmsg("[%s] no event stream: %s", alias(r), why);
+		if (r->endpoint == NULL) {
+			char *w = xasprintf("no event stream: %s", why);
+
+			free(why);
+			why = w;
+		}
 		post_free(p);
 		end_generation(r, why);
 		free(why);
@@ -975,6 +1027,7 @@ remote_start(struct child *c)
 		r->stop_timer.data = r;
 		ev_timer_init(&r->sweep_timer, sweep_cb, 0, 0);
 		r->sweep_timer.data = r;
+		buf_init(&r->q, c->b->cf->max_message * 2 + 4096);
 	}
 	r->gen = c->gen;
 	r->ended = 0;
@@ -1014,7 +1067,7 @@ remote_send(struct child *c, const char *msg, size_t len)
 		buf_add(&r->held, "\n", 1);
 		return 0;
 	}
-	if (send_msg(r, msg, len, 0, 0) < 0)
+	if (submit(r, msg, len, 0) < 0)
 		return -1;
 	if (len < 512 && memmem(msg, len, "notifications/cancelled", 23))
 		drop_cancelled(r, msg, len);
@@ -1047,6 +1100,7 @@ sweep_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		if (p->held && !r->c->b->paused) {
 			*pp = p->next;
 			finish(p, p->held_rc);
+			pump(r);
 			pp = &r->posts;
 			continue;
 		}
@@ -1059,6 +1113,7 @@ sweep_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		}
 		pp = &p->next;
 	}
+	pump(r);
 }
 
 void
@@ -1155,6 +1210,7 @@ remote_free(struct child *c)
 	ev_timer_stop(c->b->loop, &r->stop_timer);
 	ev_timer_stop(c->b->loop, &r->sweep_timer);
 	buf_free(&r->held);
+	buf_free(&r->q);
 	free(r->session);
 	free(r->proto);
 	free(r->init);

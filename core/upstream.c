@@ -631,6 +631,7 @@ child_final(struct child *c)
 void
 child_ended(struct child *c)
 {
+	broker_audit_exit(c->b, c, 0);
 	c->running = c->stdout_open = c->stderr_open = 0;
 	child_final(c);
 }

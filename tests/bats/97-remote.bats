@@ -143,6 +143,23 @@ start_fake() {
 	run -0 tail -n1 "$HLOG"
 	assert_output --regexp "^DELETE /mcp session=$sid proto=2025-11-25 "
 	run -0 grep -c '^GET /mcp .* accept=text/event-stream ' "$HLOG"
+	# notifications/initialized was accepted before anything else went:
+	# no request overtakes it on another connection.
+	# (The lists are requested together, in any order.)
+	sed -n 's/^POST .* body={"jsonrpc":"2.0",\("id":[0-9]*,\)\{0,1\}"method":"\([^"]*\)".*/\2/p' "$HLOG" >"$BATS_TEST_TMPDIR/methods"
+	run -0 head -n2 "$BATS_TEST_TMPDIR/methods"
+	assert_output "initialize
+notifications/initialized"
+	run -0 sed -n '3,$p' "$BATS_TEST_TMPDIR/methods"
+	assert_line --index 4 tools/call
+	run -0 sort "$BATS_TEST_TMPDIR/methods"
+	assert_output "initialize
+notifications/initialized
+prompts/list
+resources/list
+resources/templates/list
+tools/call
+tools/list"
 }
 
 @test "remote: an expired session (404) is replaced transparently and the request sent again" {
@@ -171,7 +188,7 @@ start_fake() {
 @test "remote: HTTP 500 fails that request with the status and the body's head" {
 	start_fake --fail500 7
 	run -1 "$CORRAL" call -c "$CONF" h__echo '{"text":"x"}'
-	assert_line "corral: h__echo: remote server h: HTTP 500: internal server error (--fail500)  (-32000)"
+	assert_line "corral: h__echo: remote server h: HTTP 500: internal server error (--fail500) (-32000)"
 }
 
 @test "remote: a redirect to another host is not followed" {

@@ -961,15 +961,17 @@ oauth_authorize_url(const struct oauth_meta *m, const char *client_id,
 void
 oauth_tokens_free(struct oauth_tokens *t)
 {
-	char **secret[] = { &t->access_token, &t->refresh_token,
-	    &t->client_secret };
+	char *secret[3];
 	size_t i;
 
 	if (t == NULL)
 		return;
-	for (i = 0; i < sizeof(secret) / sizeof(secret[0]); i++)
-		if (*secret[i])
-			explicit_bzero(*secret[i], strlen(*secret[i]));
+	secret[0] = t->access_token;
+	secret[1] = t->refresh_token;
+	secret[2] = t->client_secret;
+	for (i = 0; i < 3; i++)
+		if (secret[i])
+			explicit_bzero(secret[i], strlen(secret[i]));
 	free(t->alias);
 	free(t->server_url);
 	free(t->resource);

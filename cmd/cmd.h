@@ -15,6 +15,8 @@ int cmd_doctor(int, char **);
 int cmd_pins(int, char **);
 int cmd_consent(int, char **);
 int cmd_audit(int, char **);
+int cmd_login(int, char **);
+int cmd_logout(int, char **);
 
 struct broker;
 

@@ -1,5 +1,5 @@
 /* corral doctor: can the sandbox run here, and can each configured server
-   start (a remote one: be reached and initialize)? Tries what the sandbox needs (a real trial sandbox included),
+   start (a remote one: be reached and initialize, with its OAuth state)? Tries what the sandbox needs (a real trial sandbox included),
    then checks the config and each server, and names the fix for every
    problem. Exit 0 when every enabled server can start, 1 otherwise. */
 #include <errno.h>
@@ -8,12 +8,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
 
 #include "cmd/cmd.h"
 #include "core/buf.h"
+#include "core/oauth.h"
 #include "core/util.h"
 #include "sandbox/sandbox.h"
 
@@ -88,8 +90,85 @@ remote_easy(const struct server_conf *s, struct curl_slist **h,
 	return e;
 }
 
+/* Refresh tokens t that have expired; says how it went. */
+static int
+refresh_tokens(const struct server_conf *s, struct oauth_tokens *t)
+{
+	struct oauth_refresh *r;
+	char *err = NULL;
+	CURL *e;
+	int rc;
+
+	if ((r = oauth_refresh_new(t, s->oauth_allow_local, &e, &err)) ==
+	    NULL) {
+		printf("FAIL  server %s: the access token has expired: %s\n",
+		    s->alias, err);
+		free(err);
+		return -1;
+	}
+	rc = oauth_refresh_done(r, curl_easy_perform(e), &err);
+	oauth_refresh_free(r);
+	if (rc < 0) {
+		printf("FAIL  server %s: the access token has expired and "
+		    "could not be refreshed: %s; run `corral login %s`\n",
+		    s->alias, err, s->alias);
+		free(err);
+		return -1;
+	}
+	printf("ok    server %s: the access token had expired; refreshed\n",
+	    s->alias);
+	return 0;
+}
+
+/* The server's stored tokens, when there are usable ones; says why
+   others are not used. -1: a broken token file. */
+static int
+load_tokens(const struct server_conf *s, struct oauth_tokens **t)
+{
+	char *err = NULL;
+
+	switch (oauth_tokens_load(s->alias, s->url, t, &err)) {
+	case OAUTH_LOAD_OK:
+		if (oauth_tokens_expired(*t, time(NULL)) &&
+		    refresh_tokens(s, *t) < 0) {
+			oauth_tokens_free(*t);
+			*t = NULL;
+		}
+		return 0;
+	case OAUTH_LOAD_OTHER_URL:
+		printf("note  server %s: the stored token is for another URL "
+		    "(%s), not used; run `corral login %s` if it needs one\n",
+		    s->alias, (*t)->server_url, s->alias);
+		oauth_tokens_free(*t);
+		*t = NULL;
+		return 0;
+	case OAUTH_LOAD_NONE:
+		return 0;
+	default:
+		printf("FAIL  server %s: %s\n", s->alias, err);
+		free(err);
+		return -1;
+	}
+}
+
+/* The auth state of a server that answered initialize. */
+static void
+print_auth(const struct server_conf *s, const struct oauth_tokens *t)
+{
+	char when[64];
+
+	if (t == NULL) {
+		printf("ok    server %s: no login needed\n", s->alias);
+		return;
+	}
+	oauth_expiry_text(t->expires_at, when, sizeof(when));
+	printf("ok    server %s: logged in, the access token %s\n", s->alias,
+	    when);
+}
+
 /* A remote server: can it be reached, and does it initialize? One
-   initialize POST (then DELETE of the session it opened). */
+   initialize POST (then DELETE of the session it opened), with the
+   stored OAuth token if there is one. */
 static int
 check_remote(const struct server_conf *s)
 {
@@ -98,17 +177,27 @@ check_remote(const struct server_conf *s)
 	    "\"2025-11-25\",\"capabilities\":{},\"clientInfo\":{\"name\":"
 	    "\"corral-doctor\",\"version\":\"1\"}}}";
 	struct curl_slist *h = NULL;
+	struct oauth_tokens *t = NULL;
 	struct answer a;
-	char err[CURL_ERROR_SIZE] = "";
+	char err[CURL_ERROR_SIZE] = "", *auth;
 	CURLcode rc;
 	CURL *e;
 	long code = 0;
 	int r = -1;
 
+	if (load_tokens(s, &t) < 0)
+		return -1;
+	if (t) {
+		auth = oauth_auth_header(t);
+		h = curl_slist_append(h, auth);
+		explicit_bzero(auth, strlen(auth));
+		free(auth);
+	}
 	h = curl_slist_append(h, "Content-Type: application/json");
 	if ((e = remote_easy(s, &h, "Accept: application/json, "
 	    "text/event-stream", &a, body_cb, err)) == NULL) {
 		curl_slist_free_all(h);
+		oauth_tokens_free(t);
 		return -1;
 	}
 	curl_easy_setopt(e, CURLOPT_POSTFIELDS, init);
@@ -120,10 +209,13 @@ check_remote(const struct server_conf *s)
 	    buf_used(&a.body) > 0 && strstr(buf_head(&a.body), "\"result\"")))
 		printf("FAIL  server %s: cannot reach %s: %s\n", s->alias, s->url,
 		    err[0] ? err : curl_easy_strerror(rc));
+	else if (code == 401 && t)
+		printf("FAIL  server %s: the server refused the stored token "
+		    "(HTTP 401); run `corral login %s`\n", s->alias, s->alias);
 	else if (code == 401)
-		printf("FAIL  server %s: needs authorization (HTTP 401); give it "
-		    "a token in \"headers\" (OAuth login is not supported by "
-		    "this version)\n", s->alias);
+		printf("FAIL  server %s: needs authorization (HTTP 401); run "
+		    "`corral login %s` (or give it a token in \"headers\")\n",
+		    s->alias, s->alias);
 	else if (code < 200 || code >= 300)
 		printf("FAIL  server %s: initialize answered HTTP %ld\n",
 		    s->alias, code);
@@ -134,6 +226,7 @@ check_remote(const struct server_conf *s)
 	else {
 		printf("ok    server %s: reachable, initialize answered (%s)\n",
 		    s->alias, s->url);
+		print_auth(s, t);
 		r = 0;
 	}
 	if (a.session) {
@@ -153,6 +246,7 @@ check_remote(const struct server_conf *s)
 	curl_slist_free_all(h);
 	buf_free(&a.body);
 	free(a.session);
+	oauth_tokens_free(t);
 	return r;
 }
 

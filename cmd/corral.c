@@ -24,6 +24,9 @@ static const struct {
 	{ "pins", cmd_pins, "pins list [--json]" },
 	{ "pins", cmd_pins, "pins diff [-c file] [name]" },
 	{ "pins", cmd_pins, "pins accept [-c file] name | --all" },
+	{ "login", cmd_login, "login [-c file] [--no-browser] "
+	    "[--timeout seconds] alias" },
+	{ "logout", cmd_logout, "logout alias" },
 	{ "consent", cmd_consent, "consent list [--json]" },
 	{ "consent", cmd_consent, "consent revoke name | --all" },
 	{ "audit", cmd_audit,

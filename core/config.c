@@ -955,6 +955,43 @@ loopback_host(const char *h)
 	    strcmp(h, "localhost") == 0;
 }
 
+/* "oauth": a configured client, scopes, the test override. */
+static int
+parse_oauth(struct ctx *c, const char *path, const cJSON *j,
+    struct server_conf *s)
+{
+	static const char *const keys[] = { "client_id", "client_secret",
+	    "scopes", "allow_local_discovery", NULL };
+	const cJSON *v;
+	char p[768], **dst;
+
+	if (want_object(c, path, j, keys) < 0)
+		return -1;
+	cJSON_ArrayForEach(v, j) {
+		snprintf(p, sizeof(p), "%s.%s", path, v->string);
+		if (strcmp(v->string, "allow_local_discovery") == 0) {
+			if (want(c, p, v, cJSON_IsBool(v), "a boolean") < 0)
+				return -1;
+			s->oauth_allow_local = cJSON_IsTrue(v);
+			continue;
+		}
+		dst = strcmp(v->string, "client_id") == 0 ?
+		    &s->oauth_client_id : strcmp(v->string, "scopes") == 0 ?
+		    &s->oauth_scopes : &s->oauth_client_secret;
+		if (want(c, p, v, cJSON_IsString(v) && v->valuestring[0],
+		    "a non-empty string") < 0)
+			return -1;
+		if ((*dst = substitute_file(c, p, v->valuestring)) == NULL)
+			return -1;
+		if (**dst == '\0' || strpbrk(*dst, "\r\n"))
+			return errat(c, p, "must not be empty or hold a line "
+			    "break");
+		if (dst == &s->oauth_client_secret)
+			add_secret(c, *dst);
+	}
+	return 0;
+}
+
 static int
 parse_remote(struct ctx *c, const char *path, const cJSON *j,
     struct server_conf *s)
@@ -1039,6 +1076,11 @@ parse_remote(struct ctx *c, const char *path, const cJSON *j,
 			free(val);
 		}
 	}
+	if ((v = cJSON_GetObjectItemCaseSensitive(j, "oauth"))) {
+		snprintf(p, sizeof(p), "%s.oauth", path);
+		if (parse_oauth(c, p, v, s) < 0)
+			return -1;
+	}
 	return parse_common(c, path, s->alias, j, s);
 }
 
@@ -1049,7 +1091,7 @@ parse_server(struct ctx *c, const char *top, const char *alias,
 	static const char *const keys[] = { "type", "command", "args", "env",
 	    "cwd", "disabled", "prefix", "tools", "timeouts", "restart",
 	    "sandbox", "policy", "url", "headers", "description",
-	    "trust_annotations", "limits", NULL };
+	    "trust_annotations", "limits", "oauth", NULL };
 	const cJSON *v;
 	char path[256], p[512], *cmd;
 	int i;
@@ -1088,6 +1130,11 @@ parse_server(struct ctx *c, const char *top, const char *alias,
 	}
 	if (cJSON_GetObjectItemCaseSensitive(j, "headers")) {
 		snprintf(p, sizeof(p), "%s.headers", path);
+		return errat(c, p, "only for remote servers (\"type\": "
+		    "\"http\" or \"sse\")");
+	}
+	if (cJSON_GetObjectItemCaseSensitive(j, "oauth")) {
+		snprintf(p, sizeof(p), "%s.oauth", path);
 		return errat(c, p, "only for remote servers (\"type\": "
 		    "\"http\" or \"sse\")");
 	}
@@ -1390,6 +1437,12 @@ server_conf_clear(struct server_conf *s)
 		free(s->headers[i]);
 	}
 	free(s->headers);
+	free(s->oauth_client_id);
+	if (s->oauth_client_secret)
+		explicit_bzero(s->oauth_client_secret,
+		    strlen(s->oauth_client_secret));
+	free(s->oauth_client_secret);
+	free(s->oauth_scopes);
 }
 
 void

@@ -61,6 +61,12 @@ struct server_conf {
 	char *url;		/* http(s)://..., after substitution */
 	char **headers;		/* "Name: value", after substitution */
 	int nheaders;
+	/* "oauth": how `corral login` gets a client; NULL: not set. */
+	char *oauth_client_id;		/* else dynamic registration */
+	char *oauth_client_secret;	/* after substitution; a secret */
+	char *oauth_scopes;		/* space-separated */
+	int oauth_allow_local;		/* tests only: http and local
+					   addresses for discovery */
 };
 
 struct config {

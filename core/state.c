@@ -39,11 +39,28 @@ mkdirs(const char *path, mode_t mode)
 	return r;
 }
 
+/* dir (taken) if it is safe: it holds keys and decisions, so ours,
+   private, not a symlink. NULL with *err otherwise. */
+static char *
+private_dir(char *dir, char **err)
+{
+	struct stat st;
+
+	if (lstat(dir, &st) < 0 || !S_ISDIR(st.st_mode) ||
+	    st.st_uid != geteuid()) {
+		*err = xasprintf("%s: not a directory owned by you", dir);
+		free(dir);
+		return NULL;
+	}
+	if (st.st_mode & 077)
+		chmod(dir, 0700);
+	return dir;
+}
+
 char *
 state_dir(char **err)
 {
 	const char *x = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
-	struct stat st;
 	char *dir;
 
 	if (x && x[0] == '/')
@@ -59,20 +76,52 @@ state_dir(char **err)
 		free(dir);
 		return NULL;
 	}
-	/* It holds keys and decisions: ours, private, not a symlink. */
-	if (lstat(dir, &st) < 0 || !S_ISDIR(st.st_mode) ||
-	    st.st_uid != geteuid()) {
-		*err = xasprintf("%s: not a directory owned by you", dir);
-		free(dir);
-		return NULL;
-	}
-	if (st.st_mode & 077)
-		chmod(dir, 0700);
-	return dir;
+	return private_dir(dir, err);
 }
 
-int
-state_read(const char *name, char **text, size_t *len, char **err)
+char *
+state_subdir(const char *name, char **err)
+{
+	char *dir, *sub;
+
+	if ((dir = state_dir(err)) == NULL)
+		return NULL;
+	sub = xasprintf("%s/%s", dir, name);
+	free(dir);
+	if (mkdir(sub, 0700) < 0 && errno != EEXIST) {
+		*err = xasprintf("%s: %s", sub, strerror(errno));
+		free(sub);
+		return NULL;
+	}
+	return private_dir(sub, err);
+}
+
+/* Refuse a secret file that others could read or that is not ours. */
+static int
+private_file(int fd, const char *path, char **err)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		*err = xasprintf("%s: not a regular file", path);
+		return -1;
+	}
+	if (st.st_uid != geteuid()) {
+		*err = xasprintf("%s: refusing a file owned by another user "
+		    "(uid %u)", path, (unsigned)st.st_uid);
+		return -1;
+	}
+	if (st.st_mode & 077) {
+		*err = xasprintf("%s: refusing a file that group or others can "
+		    "read or write (chmod 600 %s)", path, path);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+read_file(const char *name, int secret, char **text, size_t *len,
+    char **err)
 {
 	char *dir, *path;
 	struct buf b;
@@ -91,6 +140,11 @@ state_read(const char *name, char **text, size_t *len, char **err)
 			return 0;
 		}
 		*err = xasprintf("%s: %s", path, strerror(errno));
+		free(path);
+		return -1;
+	}
+	if (secret && private_file(fd, path, err) < 0) {
+		close(fd);
 		free(path);
 		return -1;
 	}
@@ -124,9 +178,22 @@ state_read(const char *name, char **text, size_t *len, char **err)
 }
 
 int
+state_read(const char *name, char **text, size_t *len, char **err)
+{
+	return read_file(name, 0, text, len, err);
+}
+
+int
+state_read_secret(const char *name, char **text, size_t *len, char **err)
+{
+	return read_file(name, 1, text, len, err);
+}
+
+int
 state_write(const char *name, const char *text, size_t len, char **err)
 {
 	char *dir, *path, *tmp;
+	const char *slash = strrchr(name, '/');
 	size_t off = 0;
 	ssize_t n;
 	int fd, r = -1;
@@ -134,7 +201,12 @@ state_write(const char *name, const char *text, size_t len, char **err)
 	if ((dir = state_dir(err)) == NULL)
 		return -1;
 	path = xasprintf("%s/%s", dir, name);
-	tmp = xasprintf("%s/.%s.%ld", dir, name, (long)getpid());
+	/* The temporary file sits next to the file it replaces. */
+	if (slash)
+		tmp = xasprintf("%s/%.*s/.%s.%ld", dir, (int)(slash - name),
+		    name, slash + 1, (long)getpid());
+	else
+		tmp = xasprintf("%s/.%s.%ld", dir, name, (long)getpid());
 	free(dir);
 	unlink(tmp);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,

@@ -23,6 +23,8 @@ USAGE_LINES=(
 	"       corral pins list [--json]"
 	"       corral pins diff [-c file] [name]"
 	"       corral pins accept [-c file] name | --all"
+	"       corral login [-c file] [--no-browser] [--timeout seconds] alias"
+	"       corral logout alias"
 	"       corral consent list [--json]"
 	"       corral consent revoke name | --all"
 	"       corral audit verify [-c file] [--key file] [--file path | file ...]"

@@ -111,18 +111,8 @@ teardown() {
 # The fake server (tests/servers/httpmcp) with fault flags; sets HPORT,
 # HLOG and CONF (max_message 1 MiB).
 start_fake() {
-	HLOG="$BATS_TEST_TMPDIR/http.log"
-	rm -f "$BATS_TEST_TMPDIR/port"
-	"$SRV/httpmcp" --port-file "$BATS_TEST_TMPDIR/port" --log "$HLOG" "$@" \
-	    >/dev/null 2>"$BATS_TEST_TMPDIR/http.err" 3>&- &
-	EVPID=$!
-	local i=0
-	until [ -s "$BATS_TEST_TMPDIR/port" ]; do
-		sleep 0.05
-		i=$((i + 1))
-		[ "$i" -lt 200 ] || fail "httpmcp did not start"
-	done
-	HPORT="$(cat "$BATS_TEST_TMPDIR/port")"
+	start_httpmcp "$@"
+	EVPID=$HPID
 	CONF="$BATS_TEST_TMPDIR/c.json"
 	printf '{"mcpServers":{"h":{"type":"http","url":"http://127.0.0.1:%s/mcp"}},"corral":{"max_message":1048576}}\n' \
 	    "$HPORT" >"$CONF"
@@ -272,7 +262,7 @@ tools/list"
 	start_fake --require-auth tok
 	printf '{"mcpServers":{"h":{"type":"http","url":"http://127.0.0.1:%s/mcp"}}}\n' "$HPORT" >"$CONF"
 	run -1 "$CORRAL" doctor -c "$CONF"
-	assert_line 'FAIL  server h: needs authorization (HTTP 401); give it a token in "headers" (OAuth login is not supported by this version)'
+	assert_line 'FAIL  server h: needs authorization (HTTP 401); run `corral login h` (or give it a token in "headers")'
 }
 
 @test "remote: a host that stops reading pauses the transfers; nothing is lost when it reads again" {

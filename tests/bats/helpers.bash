@@ -234,3 +234,20 @@ big_answers_survive_a_lagging_host() {
 	run -1 grep -E 'not reading|dropped' "$ERR"
 	stop_corral
 }
+
+# Start the fake HTTP server tests/servers/httpmcp with these flags, its
+# log in $HLOG; sets HPORT and HPID.
+start_httpmcp() {
+	HLOG="$BATS_TEST_TMPDIR/http.log"
+	rm -f "$BATS_TEST_TMPDIR/port"
+	"$SRV/httpmcp" --port-file "$BATS_TEST_TMPDIR/port" --log "$HLOG" "$@" \
+	    >/dev/null 2>"$BATS_TEST_TMPDIR/http.err" 3>&- &
+	HPID=$!
+	local i=0
+	until [ -s "$BATS_TEST_TMPDIR/port" ]; do
+		sleep 0.05
+		i=$((i + 1))
+		[ "$i" -lt 200 ] || fail "httpmcp did not start"
+	done
+	HPORT="$(cat "$BATS_TEST_TMPDIR/port")"
+}

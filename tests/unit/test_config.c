@@ -197,6 +197,35 @@ static const struct err_case err_cases[] = {
 	{ SRV("\"headers\":{}"),
 	    "mcpServers.a.headers: only for remote servers (\"type\": "
 	    "\"http\" or \"sse\")" },
+	/* "oauth": remote servers only, known keys, typed values. */
+	{ SRV("\"oauth\":{}"),
+	    "mcpServers.a.oauth: only for remote servers (\"type\": \"http\" "
+	    "or \"sse\")" },
+	{ "{\"mcpServers\":{\"a\":{\"url\":\"https://x.test/\","
+	    "\"oauth\":{\"client\":\"x\"}}}}",
+	    "mcpServers.a.oauth: unknown key \"client\"" },
+	{ "{\"mcpServers\":{\"a\":{\"url\":\"https://x.test/\","
+	    "\"oauth\":[]}}}",
+	    "mcpServers.a.oauth: expected an object, got an array" },
+	{ "{\"mcpServers\":{\"a\":{\"url\":\"https://x.test/\","
+	    "\"oauth\":{\"client_id\":\"\"}}}}",
+	    "mcpServers.a.oauth.client_id: expected a non-empty string, got a "
+	    "string" },
+	{ "{\"mcpServers\":{\"a\":{\"url\":\"https://x.test/\","
+	    "\"oauth\":{\"scopes\":[\"a\"]}}}}",
+	    "mcpServers.a.oauth.scopes: expected a non-empty string, got an "
+	    "array" },
+	{ "{\"mcpServers\":{\"a\":{\"url\":\"https://x.test/\","
+	    "\"oauth\":{\"allow_local_discovery\":1}}}}",
+	    "mcpServers.a.oauth.allow_local_discovery: expected a boolean, got a "
+	    "number" },
+	{ "{\"mcpServers\":{\"a\":{\"url\":\"https://x.test/\","
+	    "\"oauth\":{\"client_secret\":\"${env:CORRAL_T_UNSET_X}\"}}}}",
+	    "mcpServers.a.oauth.client_secret: ${env:CORRAL_T_UNSET_X}: variable "
+	    "is not set" },
+	{ "{\"mcpServers\":{\"a\":{\"url\":\"https://x.test/\","
+	    "\"oauth\":{\"client_id\":\"a\",\"client_id\":\"b\"}}}}",
+	    "mcpServers.a.oauth: duplicate key \"client_id\"" },
 	{ SRV("\"policy\":{\"default\":\"maybe\"}"),
 	    "mcpServers.a.policy.default: must be \"allow\", \"ask\" or \"deny\"" },
 	{ SRV("\"policy\":{\"allow\":[{\"args\":{}}]}"),
@@ -786,6 +815,35 @@ test_audit_otel(void **state)
 	unsetenv("CORRAL_T_OTEL");
 }
 
+/* "oauth" of a remote server: values substituted, the secret kept. */
+static void
+test_oauth_keys(void **state)
+{
+	struct config *cf;
+
+	(void)state;
+	cf = parse_ok("{\"mcpServers\":{\"a\":{\"url\":\"https://x.test/\"},"
+	    "\"b\":{\"url\":\"https://y.test/\"}}}", NULL);
+	assert_null(cf->servers[0].oauth_client_id);
+	assert_null(cf->servers[0].oauth_client_secret);
+	assert_null(cf->servers[0].oauth_scopes);
+	assert_int_equal(cf->servers[0].oauth_allow_local, 0);
+	config_free(cf);
+	setenv("CORRAL_T_SECRET", "s3cret", 1);
+	cf = parse_ok("{\"mcpServers\":{\"a\":{\"url\":\"https://x.test/\","
+	    "\"oauth\":{\"client_id\":\"corral-app\",\"client_secret\":"
+	    "\"${env:CORRAL_T_SECRET}\",\"scopes\":\"read write\","
+	    "\"allow_local_discovery\":true}}}}", NULL);
+	assert_string_equal(cf->servers[0].oauth_client_id, "corral-app");
+	assert_string_equal(cf->servers[0].oauth_client_secret, "s3cret");
+	assert_string_equal(cf->servers[0].oauth_scopes, "read write");
+	assert_int_equal(cf->servers[0].oauth_allow_local, 1);
+	assert_int_equal(cf->nsecrets, 1);
+	assert_string_equal(cf->secrets[0], "s3cret");
+	config_free(cf);
+	unsetenv("CORRAL_T_SECRET");
+}
+
 /* A command with a slash is relative to the config's directory; one
    without is looked up on PATH later; cwd is always resolved. */
 struct resolve_case {
@@ -1167,6 +1225,7 @@ static const struct CMUnitTest plain[] = {
 	cmocka_unit_test(test_vscode_servers),
 	cmocka_unit_test(test_env_substitution),
 	cmocka_unit_test(test_audit_otel),
+	cmocka_unit_test(test_oauth_keys),
 	cmocka_unit_test(test_sandbox),
 	cmocka_unit_test(test_sandbox_home_grant),
 	cmocka_unit_test(test_fingerprint),

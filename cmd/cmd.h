@@ -15,6 +15,8 @@ int cmd_doctor(int, char **);
 int cmd_pins(int, char **);
 int cmd_consent(int, char **);
 int cmd_audit(int, char **);
+int cmd_import(int, char **);
+int cmd_export(int, char **);
 
 struct broker;
 

@@ -1022,8 +1022,9 @@ import_section(struct import *im, struct client *c, struct section *sec)
 			    x.out, "disabled")))
 				fprintf(stderr, "    disabled, as in the "
 				    "client\n");
-			fwrite(buf_head(&x.notes), 1, buf_used(&x.notes),
-			    stderr);
+			if (buf_used(&x.notes))
+				fwrite(buf_head(&x.notes), 1,
+				    buf_used(&x.notes), stderr);
 			free(s);
 			if (!dup) {
 				cJSON_AddItemToObject(im->servers, e->string,

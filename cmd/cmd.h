@@ -17,6 +17,8 @@ int cmd_consent(int, char **);
 int cmd_audit(int, char **);
 int cmd_login(int, char **);
 int cmd_logout(int, char **);
+int cmd_import(int, char **);
+int cmd_export(int, char **);
 
 struct broker;
 

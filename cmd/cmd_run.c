@@ -33,18 +33,6 @@ push(char ***v, int *n, char *s)
 	(*v)[*n] = NULL;
 }
 
-/* Is path dir itself or below it? */
-static int
-under(const char *path, const char *dir)
-{
-	size_t n = strlen(dir);
-
-	if (strcmp(dir, "/") == 0)
-		return 1;
-	return strncmp(path, dir, n) == 0 &&
-	    (path[n] == '\0' || path[n] == '/');
-}
-
 /* A grant from the command line: made absolute and resolved now, and
    refused where it would undo the sandbox. NULL after a message. */
 static char *
@@ -58,7 +46,7 @@ grant(const char *opt, const char *path)
 		return NULL;
 	}
 	rh = h && h[0] == '/' ? realpath(h, NULL) : NULL;
-	if (strcmp(rp, "/") == 0 || (rh && under(rh, rp))) {
+	if (strcmp(rp, "/") == 0 || (rh && path_under(rh, rp))) {
 		logmsg("%s %s: granting %s would undo the sandbox; grant the "
 		    "folders the server needs", opt, path,
 		    strcmp(rp, "/") == 0 ? "/" : "your home directory");

@@ -35,6 +35,10 @@ static const struct {
 	    "audit tail [-c file] [-f] [-n count] [--json] [--file path]" },
 	{ "audit", cmd_audit,
 	    "audit stats [-c file] [--since duration] [--json] [--file path]" },
+	{ "import", cmd_import, "import [-c file] [--from claude|cursor|vscode|"
+	    "claude-code|file] [--write]" },
+	{ "export", cmd_export,
+	    "export [-c file] [--for claude|cursor|vscode|claude-code]" },
 	{ NULL, NULL, NULL }
 };
 

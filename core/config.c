@@ -863,9 +863,8 @@ parse_common(struct ctx *c, const char *path, const char *alias,
 	return 0;
 }
 
-/* A small file's bytes, NUL-terminated; NULL with errno set. */
-static char *
-read_small(const char *path, size_t max, size_t *np)
+char *
+config_read_small(const char *path, size_t max, size_t *np)
 {
 	struct buf b;
 	ssize_t n = -1;
@@ -911,7 +910,7 @@ substitute_file(struct ctx *c, const char *path, const char *s)
 	f = xstrndup(s + 7, strlen(s) - 8);
 	out = resolve(c->dir, f);
 	free(f);
-	if ((data = read_small(out, 64 * 1024, &n)) == NULL) {
+	if ((data = config_read_small(out, 64 * 1024, &n)) == NULL) {
 		errat(c, path, "${file:%s}: %s", out, strerror(errno));
 		free(out);
 		return NULL;

@@ -120,6 +120,9 @@ int config_load(const char *path, struct config **out, char **err);
 void config_free(struct config *);
 /* $XDG_CONFIG_HOME/corral/config.json (or ~/.config/...); caller owns. */
 char *config_default_path(void);
+/* A file's bytes, NUL-terminated, at most max of them; caller frees.
+   NULL with errno set (EFBIG: too big, ENODATA: empty). */
+char *config_read_small(const char *path, size_t max, size_t *np);
 /* A config with one server, for `corral run`: argv is copied. */
 struct config *config_single(const char *alias, char *const argv[]);
 

@@ -2,6 +2,7 @@
 #ifndef CORRAL_UTIL_H
 #define CORRAL_UTIL_H
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -14,6 +15,10 @@ void *xrealloc(void *, size_t);
 char *xstrdup(const char *);
 char *xstrndup(const char *, size_t);
 char *xasprintf(const char *, ...) __attribute__((format(printf, 1, 2)));
+char *xvasprintf(const char *, va_list) __attribute__((format(printf, 1, 0)));
+
+/* Whether path is dir itself or below it (plain text, not resolved). */
+int path_under(const char *path, const char *dir);
 
 /* Diagnostics on stderr, prefixed "corral: ". */
 void logmsg(const char *, ...) __attribute__((format(printf, 1, 2)));

@@ -50,18 +50,6 @@ struct ctx {
 	int nwtree;
 };
 
-/* Is path dir itself or below it? */
-static int
-under(const char *path, const char *dir)
-{
-	size_t n = strlen(dir);
-
-	if (strcmp(dir, "/") == 0)
-		return 1;
-	return strncmp(path, dir, n) == 0 &&
-	    (path[n] == '\0' || path[n] == '/');
-}
-
 /* How many components path has below dir (which it is under). */
 static int
 depth_below(const char *path, const char *dir)
@@ -219,7 +207,7 @@ in_writable(const struct ctx *c, const char *path)
 	int i;
 
 	for (i = 0; i < c->nwtree; i++)
-		if (under(path, c->wtree[i]))
+		if (path_under(path, c->wtree[i]))
 			return 1;
 	return 0;
 }
@@ -302,12 +290,12 @@ fail:
 static int
 too_wide(const struct ctx *c, const char *dir)
 {
-	if (strcmp(dir, "/") == 0 || under(dir, "/proc"))
+	if (strcmp(dir, "/") == 0 || path_under(dir, "/proc"))
 		return 1;
-	if (c->home && (under(c->home, dir) ||
-	    (under(dir, c->home) && depth_below(dir, c->home) < 2)))
+	if (c->home && (path_under(c->home, dir) ||
+	    (path_under(dir, c->home) && depth_below(dir, c->home) < 2)))
 		return 1;
-	return c->state && under(c->state, dir);
+	return c->state && path_under(c->state, dir);
 }
 
 /* Bind the install prefix of an executable: the parent of its bin/, or
@@ -319,7 +307,7 @@ add_prefix(struct ctx *c, const char *path)
 	char *d = xstrdup(path), *s, *cand = NULL;
 	int i;
 
-	if (path[0] != '/' || under(path, "/usr"))
+	if (path[0] != '/' || path_under(path, "/usr"))
 		goto out;
 	if ((s = strrchr(d, '/')) != NULL)
 		*s = '\0';
@@ -330,7 +318,7 @@ add_prefix(struct ctx *c, const char *path)
 	   makes; binding it too would mount over such a link. */
 	{
 		char *real = realpath(d, NULL);
-		int sys = real && under(real, "/usr");
+		int sys = real && path_under(real, "/usr");
 
 		free(real);
 		if (sys)
@@ -339,7 +327,7 @@ add_prefix(struct ctx *c, const char *path)
 	s = strrchr(d, '/');
 	if (s && (strcmp(s, "/bin") == 0 || strcmp(s, "/sbin") == 0)) {
 		cand = xstrndup(d, s == d ? 1 : (size_t)(s - d));
-		if (too_wide(c, cand) || under(cand, "/usr")) {
+		if (too_wide(c, cand) || path_under(cand, "/usr")) {
 			free(cand);
 			cand = NULL;
 		}
@@ -349,7 +337,7 @@ add_prefix(struct ctx *c, const char *path)
 	if (cand == NULL)
 		cand = xstrdup(path);
 	for (i = 0; i < c->npre; i++)
-		if (under(cand, c->pre[i])) {
+		if (path_under(cand, c->pre[i])) {
 			free(cand);
 			goto out;
 		}
@@ -452,10 +440,10 @@ grants(struct ctx *c, char *const *g, int n, int rw, char **err)
 			return -1;
 		}
 		if (strcmp(rp, "/") == 0 ||
-		    (c->home && under(c->home, rp)) || under(rp, "/proc")) {
+		    (c->home && path_under(c->home, rp)) || path_under(rp, "/proc")) {
 			*err = xasprintf("grant %s: %s would undo the sandbox",
 			    g[i], strcmp(rp, "/") == 0 ? "/" :
-			    under(rp, "/proc") ? "/proc" :
+			    path_under(rp, "/proc") ? "/proc" :
 			    "a path holding your home directory");
 			free(rp);
 			return -1;
@@ -478,8 +466,8 @@ pick_home(const struct ctx *c)
 
 	for (i = 0; cand[i]; i++) {
 		for (j = 0; j < c->ndst; j++)
-			if (under(c->dst[j], cand[i]) ||
-			    under(cand[i], c->dst[j]))
+			if (path_under(c->dst[j], cand[i]) ||
+			    path_under(cand[i], c->dst[j]))
 				break;
 		if (j == c->ndst)
 			return cand[i];

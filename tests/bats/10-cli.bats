@@ -30,6 +30,8 @@ USAGE_LINES=(
 	"       corral audit verify [-c file] [--key file] [--file path | file ...]"
 	"       corral audit tail [-c file] [-f] [-n count] [--json] [--file path]"
 	"       corral audit stats [-c file] [--since duration] [--json] [--file path]"
+	"       corral import [-c file] [--from claude|cursor|vscode|claude-code|file] [--write]"
+	"       corral export [-c file] [--for claude|cursor|vscode|claude-code]"
 	"       corral --version"
 )
 

@@ -641,7 +641,7 @@ translate_local(struct import *im, struct entry *x, enum kind k,
 
 /* A remote entry: "type": "http" with url and headers. */
 static int
-translate_remote(struct entry *x, enum kind k, const cJSON *e)
+translate_remote(struct entry *x, enum kind k, const cJSON *e, int sse)
 {
 	char *url;
 
@@ -649,7 +649,7 @@ translate_remote(struct entry *x, enum kind k, const cJSON *e)
 		return refuse(x, "both \"url\" and \"command\"");
 	if (get_string(x, k, e, "url", &url) < 0)
 		return -1;
-	cJSON_AddStringToObject(x->out, "type", "http");
+	cJSON_AddStringToObject(x->out, "type", sse ? "sse" : "http");
 	cJSON_AddStringToObject(x->out, "url", url);
 	free(url);
 	return copy_strmap(x, k, e, "headers", x->out);
@@ -724,18 +724,15 @@ translate(struct import *im, struct entry *x, enum kind k, const char *name,
 		refuse(x, "\"type\" is not a string");
 		return;
 	}
-	if (type && strcmp(type, "sse") == 0) {
-		refuse(x, "\"type\": \"sse\": the legacy HTTP+SSE transport is "
-		    "not supported by this version of corral");
-		return;
-	}
-	if (type && strcmp(type, "http") != 0 && strcmp(type, "stdio") != 0) {
+	if (type && strcmp(type, "http") != 0 && strcmp(type, "sse") != 0 &&
+	    strcmp(type, "stdio") != 0) {
 		refuse(x, "\"type\": \"%s\" is not one corral knows", type);
 		return;
 	}
-	remote = type ? strcmp(type, "http") == 0 :
+	remote = type ? strcmp(type, "stdio") != 0 :
 	    cJSON_GetObjectItemCaseSensitive(e, "url") != NULL;
-	if ((remote ? translate_remote(x, k, e) :
+	if ((remote ? translate_remote(x, k, e, type && strcmp(type, "sse") ==
+	    0) :
 	    translate_local(im, x, k, e)) < 0)
 		return;
 	if ((v = cJSON_GetObjectItemCaseSensitive(e, "description"))) {

@@ -109,23 +109,25 @@ backups() {
 	run -0 --separate-stderr "$CORRAL" import --from cursor --write
 	has_line "  imported: remote: https://mcp.example.com/mcp"
 	has_line "    header Authorization: (hidden)"
-	has_line "  skipped: legacy: \"type\": \"sse\": the legacy HTTP+SSE transport is not supported by this version of corral; left in the client"
+	has_line "  imported: legacy: https://old.example.com/sse"
 	has_line "  imported: off: $SRV/echo"
 	has_line "    disabled, as in the client"
 	has_line "  skipped: withenvfile: \"envFile\": corral reads no env files; copy the variables into \"env\" (\${env:NAME} for secrets); left in the client"
 	has_line "  skipped: plainhttp: corral would refuse it: mcpServers.plainhttp.url: must be https:// (plain http:// only to this machine: 127.0.0.1, ::1, localhost); left in the client"
 	has_line "  skipped: odd: \"autoApprove\" has no counterpart in corral; left in the client"
-	has_line "corral: 2 imported, 4 skipped, 0 grants to confirm"
+	has_line "corral: 3 imported, 3 skipped, 0 grants to confirm"
 	run -1 grep -F abc123 <<<"$stderr"
 	[ "$(jq -c '.mcpServers.remote' "$CCONF")" = \
 	    '{"type":"http","url":"https://mcp.example.com/mcp","headers":{"Authorization":"Bearer abc123"}}' ]
+	[ "$(jq -c '.mcpServers.legacy' "$CCONF")" = \
+	    '{"type":"sse","url":"https://old.example.com/sse"}' ]
 	[ "$(jq -c '.mcpServers.off.disabled' "$CCONF")" = true ]
 	# What could not be translated stays in the client, beside corral.
 	[ "$(jq -r '.mcpServers | keys_unsorted | join(",")' "$F")" = \
-	    "corral,legacy,withenvfile,plainhttp,odd" ]
+	    "corral,withenvfile,plainhttp,odd" ]
 	[ "$(stat -c %a "$F")" = 644 ]
 	run -0 --separate-stderr "$CORRAL" import --from cursor --write
-	has_line "corral: 0 imported, 4 skipped, 0 grants to confirm"
+	has_line "corral: 0 imported, 3 skipped, 0 grants to confirm"
 	has_line "corral: nothing to change"
 	[ "$(backups "$F")" = 1 ]
 }
@@ -229,7 +231,7 @@ backups() {
 	[ "$(backups "$CCONF")" = 1 ]
 	cmp "$CCONF".corral-backup-* "$BATS_TEST_TMPDIR/conf0"
 	[ "$(jq -r '.mcpServers | keys_unsorted | join(",")' "$BATS_TEST_TMPDIR/x.json")" = \
-	    "corral,legacy,off,withenvfile,plainhttp,odd" ]
+	    "corral,off,withenvfile,plainhttp,odd" ]
 }
 
 @test "-c: another config, named in the client's entry" {
@@ -238,7 +240,7 @@ backups() {
 	run -0 --separate-stderr "$CORRAL" import -c "$BATS_TEST_TMPDIR/mine.json" --from cursor --write
 	[ "$(jq -c '.mcpServers.corral.args' "$F")" = \
 	    "[\"serve\",\"-c\",\"$BATS_TEST_TMPDIR/mine.json\"]" ]
-	[ "$(jq -r '.mcpServers | keys | join(",")' "$BATS_TEST_TMPDIR/mine.json")" = off,remote ]
+	[ "$(jq -r '.mcpServers | keys | join(",")' "$BATS_TEST_TMPDIR/mine.json")" = legacy,off,remote ]
 	[ ! -e "$CCONF" ]
 }
 
@@ -292,7 +294,7 @@ backups() {
 	# VS Code's mcp.json is absent: without --from it is not looked for
 	# in settings.json.
 	run -1 grep -F "VS Code" <<<"$stderr"
-	[ "$(jq -r '.mcpServers | keys | join(",")' "$CCONF")" = echo,files,off,remote,wide ]
+	[ "$(jq -r '.mcpServers | keys | join(",")' "$CCONF")" = echo,files,legacy,off,remote,wide ]
 }
 
 @test "export: the snippet for each client" {

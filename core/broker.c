@@ -1903,6 +1903,36 @@ limit_check(struct broker *b, struct rctx *r, const struct cat_entry *e)
 	return 0;
 }
 
+/* An unknown name with the prefix of a server that is not ready: why it
+   is not, so that "unknown tool" does not hide "needs login" or a crash.
+   NULL when no such server. */
+static char *
+unready_hint(struct broker *b, const char *n)
+{
+	struct child *c;
+	size_t k;
+	int i;
+
+	for (i = 0; i < b->nchildren; i++) {
+		c = &b->children[i];
+		k = strlen(c->conf->prefix);
+		if (c->state == CH_READY || k == 0 || strncmp(n,
+		    c->conf->prefix, k) != 0 || strncmp(n + k, b->cat.sep,
+		    strlen(b->cat.sep)) != 0)
+			continue;
+		if (c->state == CH_SPAWNED || c->state == CH_INIT ||
+		    c->state == CH_LISTING)
+			return xasprintf(" (server %s is not ready: starting%s%s%s)",
+			    c->conf->alias, c->last_exit ? " again (last time: " :
+			    "", c->last_exit ? c->last_exit : "", c->last_exit ?
+			    ")" : "");
+		return xasprintf(" (server %s is not ready: %s)",
+		    c->conf->alias, c->fail_reason ? c->fail_reason :
+		    c->last_exit ? c->last_exit : "stopped");
+	}
+	return NULL;
+}
+
 /* tools/call and prompts/get: map the exposed name back and forward. */
 static void
 by_name(struct broker *b, struct rctx *r, int kind)
@@ -1922,8 +1952,11 @@ by_name(struct broker *b, struct rctx *r, int kind)
 	n = json_strdup(r->p, name, NULL);
 	e = catalog_lookup(&b->cat, kind, n);
 	if (e == NULL) {
-		rctx_error(b, r, RPC_INVALID_PARAMS, "unknown %s: %s",
-		    kind == CAT_TOOLS ? "tool" : "prompt", n);
+		char *hint = unready_hint(b, n);
+
+		rctx_error(b, r, RPC_INVALID_PARAMS, "unknown %s: %s%s",
+		    kind == CAT_TOOLS ? "tool" : "prompt", n, hint ? hint : "");
+		free(hint);
 		free(n);
 		return;
 	}

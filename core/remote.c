@@ -17,6 +17,12 @@
  * goes as a POST that is merely accepted. The stream is the session: when
  * it ends, the generation ends, like a child that exited.
  *
+ * OAuth: the tokens `corral login` stored for the server (and this URL)
+ * go with every request as a bearer token. One that expired, or that the
+ * server refuses with 401, is refreshed once at the token endpoint while
+ * messages wait; a server that still wants authorization fails the
+ * requests with "run `corral login ALIAS`", never a hang.
+ *
  * Everything runs on the broker's loop through libcurl's multi interface
  * (core/curlev.c). TLS is always verified; redirects are followed only to
  * the same origin (scheme, host, port), by us, so headers that may be
@@ -34,6 +40,7 @@
 #include "core/curlev.h"
 #include "core/json.h"
 #include "core/jsonrpc.h"
+#include "core/oauth.h"
 #include "core/remote.h"
 #include "core/util.h"
 
@@ -97,6 +104,13 @@ struct remote {
 	int legacy;		/* the HTTP+SSE transport */
 	char *endpoint;		/* legacy: where messages go, once known */
 	char *fail_why;		/* why remote_stop was called, if failing */
+	struct oauth_tokens *tok;	/* from `corral login`, or NULL */
+	char *auth;		/* their Authorization header */
+	struct oauth_refresh *refresh;	/* in flight */
+	CURL *refresh_e;
+	int refreshing;		/* messages wait in held meanwhile */
+	int refreshes;		/* since the last answered request */
+	int told_login;		/* "run corral login" said this generation */
 	int get_state;		/* 0 none yet, 1 open, 2 not offered */
 	int get_fails;
 	ev_timer get_timer;
@@ -111,6 +125,10 @@ static void stop_cb(struct ev_loop *, ev_timer *, int);
 static void sweep_cb(struct ev_loop *, ev_timer *, int);
 static void drop_cancelled(struct remote *, const char *, size_t);
 static int legacy_endpoint(struct remote *, const char *, size_t);
+static int begin_refresh(struct remote *);
+static int submit(struct remote *, const char *, size_t, int);
+static void auth_drop(struct remote *);
+static void open_stream(struct remote *);
 static int same_origin(const char *, const char *);
 
 static struct curlev *
@@ -174,6 +192,7 @@ end_generation(struct remote *r, const char *why)
 	}
 	ev_timer_stop(c->b->loop, &r->get_timer);
 	ev_timer_stop(c->b->loop, &r->sweep_timer);
+	auth_drop(r);
 	buf_reset(&r->held);
 	buf_reset(&r->q);
 	r->quick = 0;
@@ -485,6 +504,8 @@ start(struct post *p)
 	p->hdrs = NULL;
 	for (i = 0; i < c->conf->nheaders; i++)
 		p->hdrs = curl_slist_append(p->hdrs, c->conf->headers[i]);
+	if (r->auth)
+		p->hdrs = curl_slist_append(p->hdrs, r->auth);
 	if (p->kind == P_GET || p->kind == P_RESUME || p->kind == P_STREAM)
 		p->hdrs = curl_slist_append(p->hdrs,
 		    "Accept: text/event-stream");
@@ -605,6 +626,41 @@ send_msg(struct remote *r, const char *msg, size_t len, int internal,
 	return 0;
 }
 
+/* Messages wait in r->held: for a new session, a refreshed token, the
+   legacy transport's endpoint. */
+static int
+holding(const struct remote *r)
+{
+	return r->reinit || r->refreshing || (r->legacy && r->endpoint ==
+	    NULL);
+}
+
+static int
+hold(struct remote *r, const char *msg, size_t len)
+{
+	if (buf_reserve(&r->held, len + 1) == NULL)
+		return -1;
+	buf_add(&r->held, msg, len);
+	buf_add(&r->held, "\n", 1);
+	return 0;
+}
+
+/* Nothing holds messages any more: what waited goes, in order. */
+static void
+release(struct remote *r)
+{
+	char *s, *nl;
+
+	while (!holding(r) && !r->ended && buf_used(&r->held) > 0) {
+		s = buf_head(&r->held);
+		if ((nl = memchr(s, '\n', buf_used(&r->held))) == NULL)
+			break;
+		*nl = '\0';
+		submit(r, s, (size_t)(nl - s), 1);
+		buf_consume(&r->held, (size_t)(nl - s) + 1);
+	}
+}
+
 /* Send msg now, or after the notifications and responses in flight. */
 static int
 submit(struct remote *r, const char *msg, size_t len, int tell)
@@ -625,7 +681,7 @@ pump(struct remote *r)
 	char *s, *nl;
 	size_t n;
 
-	while (r->quick == 0 && !r->ended && !r->reinit &&
+	while (r->quick == 0 && !r->ended && !holding(r) &&
 	    buf_used(&r->q) > 0) {
 		s = buf_head(&r->q);
 		if ((nl = memchr(s, '\n', buf_used(&r->q))) == NULL)
@@ -643,7 +699,7 @@ pump(struct remote *r)
 static int
 legacy_endpoint(struct remote *r, const char *d, size_t n)
 {
-	char *rel, *url = NULL, *s, *nl;
+	char *rel, *url = NULL;
 	CURLU *u;
 	int ok;
 
@@ -672,15 +728,177 @@ legacy_endpoint(struct remote *r, const char *d, size_t n)
 	free(r->endpoint);
 	r->endpoint = xstrdup(url);
 	curl_free(url);
-	/* What waited for the endpoint goes now, in order. */
-	while (buf_used(&r->held) > 0) {
-		s = buf_head(&r->held);
-		if ((nl = memchr(s, '\n', buf_used(&r->held))) == NULL)
-			break;
-		submit(r, s, (size_t)(nl - s), 1);
-		buf_consume(&r->held, (size_t)(nl - s) + 1);
-	}
+	release(r);
 	return 0;
+}
+
+/* ---- OAuth tokens ---- */
+
+/* The tokens `corral login` stored for this server and URL, unless the
+   configuration gives an Authorization header of its own. */
+static void
+load_tokens(struct remote *r)
+{
+	const struct server_conf *sc = r->c->conf;
+	struct oauth_tokens *t = NULL;
+	char *err = NULL;
+	int i;
+
+	oauth_tokens_free(r->tok);
+	r->tok = NULL;
+	free(r->auth);
+	r->auth = NULL;
+	for (i = 0; i < sc->nheaders; i++)
+		if (strncasecmp(sc->headers[i], "authorization:", 14) == 0)
+			return;
+	switch (oauth_tokens_load(sc->alias, sc->url, &t, &err)) {
+	case OAUTH_LOAD_OK:
+		r->tok = t;
+		r->auth = oauth_auth_header(t);
+		break;
+	case OAUTH_LOAD_OTHER_URL:
+		logmsg("[%s] the stored OAuth tokens are for another URL (%s); "
+		    "not used: run `corral login %s` if it needs them",
+		    sc->alias, t->server_url, sc->alias);
+		oauth_tokens_free(t);
+		break;
+	case OAUTH_LOAD_NONE:
+		break;
+	default:
+		logmsg("[%s] %s", sc->alias, err);
+		free(err);
+		break;
+	}
+}
+
+/* What a request gets when the server wants authorization we lack. */
+static char *
+login_why(struct remote *r, const char *detail)
+{
+	if (detail)
+		return xasprintf("needs login: %s; run `corral login %s`",
+		    detail, alias(r));
+	if (r->tok)
+		return xasprintf("needs login: the server refused the stored "
+		    "access token (HTTP 401); run `corral login %s`",
+		    alias(r));
+	return xasprintf("needs authorization (HTTP 401): run `corral login "
+	    "%s` (or give it a token in \"headers\")", alias(r));
+}
+
+/* Answer every request waiting in held with why; drop the rest. */
+static void
+fail_held(struct remote *r, const char *why)
+{
+	struct buf q = r->held;
+	struct jspan v;
+	struct jmsg m;
+	const char *jw;
+	char *s, *nl, *id;
+
+	buf_init(&r->held, 0);
+	r->held.max = q.max;
+	while (buf_used(&q) > 0) {
+		s = buf_head(&q);
+		if ((nl = memchr(s, '\n', buf_used(&q))) == NULL)
+			break;
+		if (json_check(s, (size_t)(nl - s), 64, &v, &jw) == 0) {
+			jsonrpc_classify(s, v, &m);
+			if (m.kind == MSG_REQUEST) {
+				id = xstrndup(s + m.id.off, m.id.len);
+				fail_request(r, id, why);
+				free(id);
+			}
+		}
+		buf_consume(&q, (size_t)(nl - s) + 1);
+	}
+	buf_free(&q);
+}
+
+static void
+refresh_done(CURL *e, CURLcode rc, void *arg)
+{
+	struct remote *r = arg;
+	char *err = NULL, *why;
+	int ok;
+
+	(void)e;
+	ok = oauth_refresh_done(r->refresh, rc, &err) == 0;
+	oauth_refresh_free(r->refresh);
+	r->refresh = NULL;
+	r->refresh_e = NULL;
+	r->refreshing = 0;
+	if (ok) {
+		free(r->auth);
+		r->auth = oauth_auth_header(r->tok);
+		logmsg("[%s] the OAuth access token was refreshed", alias(r));
+		if (r->legacy && r->posts == NULL)
+			open_stream(r);
+		release(r);
+		return;
+	}
+	why = xasprintf("the access token could not be refreshed (%s)", err);
+	free(err);
+	err = login_why(r, why);
+	free(why);
+	logmsg("[%s] %s", alias(r), err);
+	r->told_login = 1;
+	if (r->legacy && r->posts == NULL) {
+		/* No stream, no session: this generation failed. */
+		buf_reset(&r->held);
+		free(r->fail_why);
+		r->fail_why = err;
+		remote_stop(r->c);
+		return;
+	}
+	fail_held(r, err);
+	free(err);
+}
+
+/* Refresh the access token (once between two answered requests); the
+   messages that come meanwhile wait. 0 when started. */
+static int
+begin_refresh(struct remote *r)
+{
+	const char *why;
+	char *err = NULL;
+
+	if (r->tok == NULL || r->tok->refresh_token == NULL ||
+	    r->refreshes > 0 || r->ended)
+		return -1;
+	r->refresh = oauth_refresh_new(r->tok, r->c->conf->oauth_allow_local,
+	    &r->refresh_e, &err);
+	if (r->refresh == NULL) {
+		logmsg("[%s] cannot refresh the OAuth access token: %s",
+		    alias(r), err);
+		free(err);
+		return -1;
+	}
+	if (curlev_add(loop_curl(r->c->b), r->refresh_e, refresh_done, r,
+	    &why) < 0) {
+		logmsg("[%s] cannot refresh the OAuth access token: %s",
+		    alias(r), why);
+		oauth_refresh_free(r->refresh);
+		r->refresh = NULL;
+		r->refresh_e = NULL;
+		return -1;
+	}
+	r->refreshing = 1;
+	r->refreshes++;
+	return 0;
+}
+
+/* Stop a refresh in flight. */
+static void
+auth_drop(struct remote *r)
+{
+	if (r->refresh) {
+		curlev_remove(r->c->b->curlev, r->refresh_e);
+		oauth_refresh_free(r->refresh);
+		r->refresh = NULL;
+		r->refresh_e = NULL;
+	}
+	r->refreshing = 0;
 }
 
 /* The session expired (404): start a new one with the broker's
@@ -858,6 +1076,8 @@ finish(struct post *p, CURLcode rc)
 			why = xstrdup(p->sse ? "the server ended its event "
 			    "stream" : "the server did not answer with an event "
 			    "stream (Content-Type text/event-stream)");
+		else if (rc == CURLE_OK && p->status == 401)
+			why = login_why(r, NULL);
 		else
 			why = http_why(p, rc);
 		if (r->endpoint == NULL) {
@@ -933,6 +1153,22 @@ finish(struct post *p, CURLcode rc)
 		}
 		goto failed;
 	}
+	if (rc == CURLE_OK && p->status == 401 && p->kind == P_MSG &&
+	    !p->internal) {
+		/* Refresh the token, then send this again; or log in. */
+		if (r->refreshing || begin_refresh(r) == 0) {
+			if (hold(r, p->body, p->len) < 0 && p->id)
+				fail_request(r, p->id, "too much waiting for a "
+				    "new access token");
+			post_free(p);
+			return;
+		}
+		why = login_why(r, NULL);
+		if (!r->told_login && !p->is_init)	/* else the broker says */
+			logmsg("[%s] %s", alias(r), why);
+		r->told_login = 1;
+		goto failed;
+	}
 	if (rc == CURLE_OK && p->status == 404 && p->had_session && r->init) {
 		if (r->reinit || ++r->reinits <= 3) {
 			reinitialize(r, p);
@@ -966,6 +1202,8 @@ finish(struct post *p, CURLcode rc)
 		}
 		if (!p->is_init && p->id && p->answered)
 			r->reinits = 0;
+		if (p->id && p->answered)
+			r->refreshes = 0;
 		if (p->id && !p->answered) {
 			why = xstrdup(p->status == 202 ? "the server accepted "
 			    "a request without answering it (HTTP 202)" :
@@ -981,10 +1219,6 @@ finish(struct post *p, CURLcode rc)
 		return;
 	}
 	why = http_why(p, rc);
-	if (rc == CURLE_OK && p->status == 401)
-		logmsg("[%s] HTTP 401: the server wants authorization; give "
-		    "it a token in \"headers\" (OAuth login is not supported "
-		    "by this version of corral)", alias(r));
 failed:
 	if (p->is_init) {
 		/* Without a session there is no server: this generation
@@ -1039,17 +1273,31 @@ remote_start(struct child *c)
 	free(r->proto);
 	r->proto = NULL;
 	r->legacy = c->conf->legacy_sse;
+	r->refreshes = 0;
+	r->told_login = 0;
+	load_tokens(r);
+	if (r->tok && oauth_tokens_expired(r->tok, time(NULL)))
+		(void)begin_refresh(r);
 	if (r->legacy) {
 		/* Messages wait in r->held for the endpoint. */
-		struct post *p = post_new(r, P_STREAM, NULL, 0);
-
 		r->get_state = 2;
-		if (start(p) < 0) {
-			post_unlink(p);
-			post_free(p);
-			r->fail_why = xstrdup("cannot start an HTTP request");
-			remote_stop(c);
-		}
+		if (!r->refreshing)
+			open_stream(r);
+	}
+}
+
+/* The legacy transport's event stream. */
+static void
+open_stream(struct remote *r)
+{
+	struct post *p = post_new(r, P_STREAM, NULL, 0);
+
+	if (start(p) < 0) {
+		post_unlink(p);
+		post_free(p);
+		free(r->fail_why);
+		r->fail_why = xstrdup("cannot start an HTTP request");
+		remote_stop(r->c);
 	}
 }
 
@@ -1060,13 +1308,8 @@ remote_send(struct child *c, const char *msg, size_t len)
 
 	if (r == NULL || r->ended)
 		return -1;
-	if (r->reinit || (r->legacy && r->endpoint == NULL)) {
-		if (buf_reserve(&r->held, len + 1) == NULL)
-			return -1;
-		buf_add(&r->held, msg, len);
-		buf_add(&r->held, "\n", 1);
-		return 0;
-	}
+	if (holding(r))
+		return hold(r, msg, len);
 	if (submit(r, msg, len, 0) < 0)
 		return -1;
 	if (len < 512 && memmem(msg, len, "notifications/cancelled", 23))
@@ -1209,6 +1452,9 @@ remote_free(struct child *c)
 	ev_timer_stop(c->b->loop, &r->get_timer);
 	ev_timer_stop(c->b->loop, &r->stop_timer);
 	ev_timer_stop(c->b->loop, &r->sweep_timer);
+	auth_drop(r);
+	oauth_tokens_free(r->tok);
+	free(r->auth);
 	buf_free(&r->held);
 	buf_free(&r->q);
 	free(r->session);

@@ -587,7 +587,10 @@ child_final(struct child *c)
 		broker_check_exit(b);
 		return;
 	}
-	if (c->fail_reason)
+	if (c->fail_reason && c->conf->remote)
+		logmsg("[%s] stopped because %s", c->conf->alias,
+		    c->fail_reason);
+	else if (c->fail_reason)
 		logmsg("[%s] stopped because %s (%s)", c->conf->alias,
 		    c->fail_reason, c->last_exit);
 	else

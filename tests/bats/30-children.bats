@@ -180,7 +180,7 @@ EOF
 	call 3 echo__echo '{"text":"x"}'
 	wait_for '"id":3,'
 	run -0 jq -c '[.error.code, .error.message]' < <(response 3)
-	assert_output '[-32602,"unknown tool: echo__echo"]'
+	assert_output '[-32602,"unknown tool: echo__echo (server echo is not ready: exited with status 3)"]'
 	stop_serve
 	[ "$STATUS" -eq 0 ]
 }

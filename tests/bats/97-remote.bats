@@ -198,7 +198,7 @@ tools/list"
 @test "remote: 401 says what to do" {
 	start_fake --require-auth tok-1
 	run -0 "$CORRAL" tools -c "$CONF"
-	assert_line 'corral: [h] HTTP 401: the server wants authorization; give it a token in "headers" (OAuth login is not supported by this version of corral)'
+	assert_line 'corral: [h] initialize failed: remote server h: needs authorization (HTTP 401): run `corral login h` (or give it a token in "headers")'
 	# With the token in headers it works.
 	printf '{"mcpServers":{"h":{"type":"http","url":"http://127.0.0.1:%s/mcp","headers":{"Authorization":"Bearer ${env:TOK}"}}}}\n' \
 	    "$HPORT" >"$CONF"

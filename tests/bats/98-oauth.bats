@@ -247,3 +247,82 @@ curl -s -o "$0.page" "$r?error=access_denied&error_description=the+user+said+no&
 	run -1 "$CORRAL" login -c "$CONF" r --no-browser
 	assert_output "corral: login: r: $URL answered HTTP 200 and publishes no protected-resource metadata (tried http://127.0.0.1:$HPORT/.well-known/oauth-protected-resource/mcp); it may need no login"
 }
+
+# Log in to r at a fresh httpmcp started with these flags.
+logged_in() {
+	start_auth --oauth "$@"
+	auth_config "$LOCAL_OK"
+	fake_browser "$FOLLOW"
+	run -0 "$CORRAL" login -c "$CONF" r --timeout 20
+	: >"$HLOG"
+}
+
+@test "oauth: corral sends the stored token with every request to the server" {
+	logged_in --require-auth TOK
+	run -0 "$CORRAL" call -c "$CONF" r__whoami '{}'
+	assert_output "Bearer TOK"
+	run grep -vc ' auth=Bearer TOK ' "$HLOG"
+	assert_output 0
+	run -0 grep -c '^POST /mcp ' "$HLOG"
+	[ "$output" -ge 4 ]
+	run -1 grep -F TOK "$XDG_STATE_HOME/corral/audit.jsonl"
+}
+
+@test "oauth: a token the server stops accepting is refreshed once and the request sent again" {
+	logged_in --require-auth TOK --expire-token-after 2 --refreshed-token NEW
+	run -0 --separate-stderr "$CORRAL" call -c "$CONF" r__whoami '{}'
+	assert_output "Bearer NEW"
+	[[ "$stderr" == *"corral: [r] the OAuth access token was refreshed"* ]]
+	run -0 grep -c '^POST /token .*grant_type=refresh_token&refresh_token=r1&client_id=client-1&resource=' "$HLOG"
+	assert_output 1
+	# What the server refused went again with the new token.
+	run -0 grep -c '^POST /mcp .* auth=Bearer NEW .*"method":"tools/call"' "$HLOG"
+	assert_output 1
+	run -0 jq -c '{access_token, refresh_token}' "$(TOKENS)"
+	assert_output '{"access_token":"NEW","refresh_token":"r2"}'
+	run -0 stat -c %a "$(TOKENS)"
+	assert_output 600
+}
+
+@test "oauth: an access token that expired is refreshed before initialize" {
+	logged_in --require-auth TOK
+	jq '.expires_at = (now - 10)' "$(TOKENS)" >"$BATS_TEST_TMPDIR/t" && cat "$BATS_TEST_TMPDIR/t" >"$(TOKENS)"
+	run -0 --separate-stderr "$CORRAL" call -c "$CONF" r__whoami '{}'
+	assert_output "Bearer httpmcp-refreshed"
+	run -0 awk '{print $1, $2}' "$HLOG"
+	assert_line --index 0 "POST /token"
+	run -1 grep -q ' auth=Bearer TOK ' "$HLOG"
+}
+
+@test "oauth: a refresh the authorization server refuses fails the calls with \"run corral login\", no hang" {
+	# initialize, initialized, the GET stream and four lists use it;
+	# the call is refused.
+	logged_in --require-auth TOK --expire-token-after 7
+	jq '.refresh_token = "bogus"' "$(TOKENS)" >"$BATS_TEST_TMPDIR/t" && cat "$BATS_TEST_TMPDIR/t" >"$(TOKENS)"
+	start_corral
+	initialize
+	send '{"jsonrpc":"2.0","id":9,"method":"tools/list"}'
+	wait_for '"id":9,"result":.*r__whoami'
+	send '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"r__whoami","arguments":{}}}'
+	wait_for '"id":1,'
+	run -0 line_for '"id":1,'
+	assert_output --regexp '^\{"jsonrpc":"2.0","id":1,"error":\{"code":-32000,"message":"remote server r: needs login: the access token could not be refreshed \(.*invalid_grant.*\); run `corral login r`"'
+	wait_err 'corral: \[r\] needs login: the access token could not be refreshed'
+	stop_corral
+}
+
+@test "oauth: without a login, serve says so on stderr and in the error of calls to the server" {
+	start_auth --oauth --require-auth TOK
+	auth_config "$LOCAL_OK"
+	run -1 --separate-stderr "$CORRAL" call -c "$CONF" r__whoami '{}'
+	[[ "$stderr" == *'corral: [r] initialize failed: remote server r: needs authorization (HTTP 401): run `corral login r` (or give it a token in "headers")'* ]]
+	[[ "$stderr" == *'corral: r__whoami: unknown tool: r__whoami (server r is not ready: initialize failed: remote server r: needs authorization (HTTP 401): run `corral login r` (or give it a token in "headers")) (-32602)'* ]]
+}
+
+@test "oauth: tokens stored for another URL are not sent" {
+	logged_in --require-auth TOK
+	jq '.server_url = "https://elsewhere.test/mcp"' "$(TOKENS)" >"$BATS_TEST_TMPDIR/t" && cat "$BATS_TEST_TMPDIR/t" >"$(TOKENS)"
+	run -1 --separate-stderr "$CORRAL" call -c "$CONF" r__whoami '{}'
+	[[ "$stderr" == *'corral: [r] the stored OAuth tokens are for another URL (https://elsewhere.test/mcp); not used: run `corral login r` if it needs them'* ]]
+	run -1 grep -F 'Bearer TOK' "$HLOG"
+}

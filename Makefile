@@ -42,7 +42,7 @@ CMD_SRC := $(sort $(wildcard cmd/*.c))
 CORE_OBJ := $(CORE_SRC:%.c=$(B)/%.o)
 CMD_OBJ := $(CMD_SRC:%.c=$(B)/%.o)
 
-SERVER_SRC := $(filter-out tests/servers/fakelib.c,$(wildcard tests/servers/*.c))
+SERVER_SRC := $(filter-out tests/servers/fakelib.c tests/servers/httpsrv.c,$(wildcard tests/servers/*.c))
 SERVERS := $(SERVER_SRC:%.c=$(B)/%)
 EXAMPLE_SRC := $(wildcard examples/*.c)
 EXAMPLES := $(EXAMPLE_SRC:%.c=$(B)/%)
@@ -70,6 +70,9 @@ $(B)/%.o: %.c
 
 $(B)/tests/servers/%: $(B)/tests/servers/%.o $(B)/tests/servers/fakelib.o
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+
+# The fake HTTP servers share tests/servers/httpsrv.c.
+$(B)/tests/servers/httpmcp $(B)/tests/servers/ssemcp: $(B)/tests/servers/httpsrv.o
 
 $(B)/examples/%: $(B)/examples/%.o
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)

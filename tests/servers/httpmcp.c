@@ -7,29 +7,20 @@
  * SSE body is chunked (close-delimited for HTTP/1.0 clients).  The
  * flags are described in tests/servers/httpmcp.md.
  */
-#include <sys/types.h>
-#include <sys/random.h>
+#include "tests/servers/httpsrv.h"
+
 #include <sys/socket.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <arpa/inet.h>
 
 #include <ctype.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
-#include <signal.h>
-#include <stdarg.h>
-#include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
-#include <cjson/cJSON.h>
 #include <openssl/sha.h>
 
 #define MAX_CONNS	512
@@ -38,7 +29,6 @@
 #define IN_CAP		(MAX_HEAD + MAX_BODY + 4096)
 #define MAX_HDRS	100
 #define PAD_PIECE	(64 * 1024)
-#define LOG_BODY	200
 #define LINGER_MS	2000
 #define PAD_MARK	"@@httpmcp-pad@@"
 #define JUNK		": keepalive\nfoo: bar\ndata: this is not json\n\n"
@@ -48,9 +38,6 @@
 /* ---- options ---- */
 
 static const char *o_path = "/mcp";
-static unsigned long o_port;
-static const char *o_port_file;
-static const char *o_log;
 static int o_sse;
 static long o_list_changed = -1;
 static unsigned long o_cut_after;
@@ -70,11 +57,6 @@ static int o_oauth;
 
 /* ---- state ---- */
 
-struct buf {
-	char	*p;
-	size_t	 len, cap;
-};
-
 /* A message to send, maybe with a run of 'x' between pre and post. */
 struct out {
 	char	*pre;
@@ -93,14 +75,11 @@ struct seg {
 	int		 ispad, chunked;
 };
 
-struct hdr {
-	char	*name, *value;
-};
-
 struct req {
 	char		*head;		/* split in place */
 	size_t		 headlen;	/* its length in the input */
-	char		*method, *target, *path, *query;
+	char		*method, *target, *path;
+	const char	*query;
 	int		 minor;
 	struct hdr	 h[MAX_HDRS];
 	int		 nh;
@@ -184,13 +163,10 @@ struct timer {
 	void		*arg;
 };
 
-static int lfd = -1;
-static int sigfd[2] = { -1, -1 };
-static FILE *logfp;
+const char srv_name[] = "httpmcp";
+
 static char base[512];
 static char resource_uri[1024];
-static struct conn *conns;
-static int nconns;
 static struct session *sessions;
 static struct stream *streams;
 static struct client *clients;
@@ -207,9 +183,7 @@ static const char *const versions[] = {
 };
 
 static const char tools_json[] =
-    "[{\"name\":\"echo\",\"description\":\"Echo the text back\","
-    "\"inputSchema\":{\"type\":\"object\",\"properties\":"
-    "{\"text\":{\"type\":\"string\"}},\"required\":[\"text\"]}},"
+    "[" SRV_TOOL_ECHO ","
     "{\"name\":\"slow\",\"description\":\"Report progress for steps "
     "of ms milliseconds, then answer\",\"inputSchema\":{\"type\":"
     "\"object\",\"properties\":{\"steps\":{\"type\":\"integer\"},"
@@ -217,11 +191,7 @@ static const char tools_json[] =
     "{\"name\":\"big\",\"description\":\"Answer with that many x\","
     "\"inputSchema\":{\"type\":\"object\",\"properties\":"
     "{\"bytes\":{\"type\":\"integer\"}},\"required\":[\"bytes\"]}},"
-    "{\"name\":\"ask\",\"description\":\"Ask the client to sample, "
-    "answer with its text\",\"inputSchema\":{\"type\":\"object\","
-    "\"properties\":{\"prompt\":{\"type\":\"string\"}}}},"
-    "{\"name\":\"whoami\",\"description\":\"The Authorization header "
-    "seen\",\"inputSchema\":{\"type\":\"object\",\"properties\":{}}}]";
+    SRV_TOOL_ASK "," SRV_TOOL_WHOAMI "]";
 
 static const char prompts_json[] =
     "[{\"name\":\"greet\",\"description\":\"A greeting\",\"arguments\":"
@@ -236,159 +206,14 @@ static const char caps_json[] =
     "{\"tools\":{\"listChanged\":true},\"prompts\":{},\"resources\":{},"
     "\"logging\":{}}";
 
-static void conn_close(struct conn *);
 static void stream_pump(struct stream *);
 
 /* ---- utilities ---- */
-
-static void __attribute__((format(printf, 1, 2), noreturn))
-die(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("httpmcp: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	exit(1);
-}
-
-static void *
-xmalloc(size_t n)
-{
-	void *p = malloc(n ? n : 1);
-
-	if (p == NULL)
-		die("out of memory");
-	return p;
-}
-
-static void *
-xcalloc(size_t n, size_t size)
-{
-	void *p = calloc(n ? n : 1, size ? size : 1);
-
-	if (p == NULL)
-		die("out of memory");
-	return p;
-}
-
-static void *
-xrealloc(void *p, size_t n)
-{
-	p = realloc(p, n ? n : 1);
-	if (p == NULL)
-		die("out of memory");
-	return p;
-}
-
-static char *
-xstrdup(const char *s)
-{
-	size_t n = strlen(s) + 1;
-
-	return memcpy(xmalloc(n), s, n);
-}
-
-static char *
-xstrndup(const char *s, size_t n)
-{
-	char *p = xmalloc(n + 1);
-
-	memcpy(p, s, n);
-	p[n] = '\0';
-	return p;
-}
-
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void
-rand_hex(char *out, size_t nbytes)
-{
-	static const char hex[] = "0123456789abcdef";
-	unsigned char b[32];
-	size_t i;
-
-	if (nbytes > sizeof(b) ||
-	    getrandom(b, nbytes, 0) != (ssize_t)nbytes)
-		die("getrandom failed");
-	for (i = 0; i < nbytes; i++) {
-		out[2 * i] = hex[b[i] >> 4];
-		out[2 * i + 1] = hex[b[i] & 15];
-	}
-	out[2 * nbytes] = '\0';
-}
-
-static void
-buf_add(struct buf *b, const void *d, size_t n)
-{
-	size_t cap;
-
-	if (b->len + n + 1 > b->cap) {
-		cap = b->cap ? b->cap : 256;
-		while (cap < b->len + n + 1)
-			cap *= 2;
-		b->p = xrealloc(b->p, cap);
-		b->cap = cap;
-	}
-	if (n > 0)
-		memcpy(b->p + b->len, d, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-}
-
-static void
-buf_adds(struct buf *b, const char *s)
-{
-	buf_add(b, s, strlen(s));
-}
-
-static void __attribute__((format(printf, 2, 3)))
-buf_addf(struct buf *b, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		die("vsnprintf failed");
-	buf_add(b, "", 0);	/* allocate */
-	if (b->len + (size_t)n + 1 > b->cap) {
-		size_t cap = b->cap;
-
-		while (cap < b->len + (size_t)n + 1)
-			cap *= 2;
-		b->p = xrealloc(b->p, cap);
-		b->cap = cap;
-	}
-	va_start(ap, fmt);
-	vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
-	va_end(ap);
-	b->len += (size_t)n;
-}
 
 static int
 is_tchar(int ch)
 {
 	return isalnum(ch) || (ch != 0 && strchr("!#$%&'*+-.^_`|~", ch));
-}
-
-static const char *
-jstr(const cJSON *obj, const char *key)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
-
-	return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
 static int
@@ -648,17 +473,11 @@ out_raw(struct conn *c, const void *d, size_t n)
 static void
 out_body(struct conn *c, const void *d, size_t n)
 {
-	char h[32];
+	struct buf b = { 0 };
 
-	if (n == 0)
-		return;
-	if (c->chunked) {
-		snprintf(h, sizeof(h), "%zx\r\n", n);
-		out_raw(c, h, strlen(h));
-		out_raw(c, d, n);
-		out_raw(c, "\r\n", 2);
-	} else
-		out_raw(c, d, n);
+	buf_chunk(&b, c->chunked, d, n);
+	out_raw(c, b.p, b.len);
+	free(b.p);
 }
 
 static void
@@ -721,12 +540,10 @@ conn_flush(struct conn *c)
 			free(s);
 			continue;
 		}
-		n = send(c->fd, s->p + s->off, s->len - s->off, MSG_NOSIGNAL);
+		n = srv_send(c->fd, s->p + s->off, s->len - s->off);
+		if (n == SRV_AGAIN)
+			return;
 		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno == EAGAIN || errno == EWOULDBLOCK)
-				return;
 			conn_close(c);	/* the client hung up */
 			return;
 		}
@@ -796,12 +613,7 @@ reason(int code)
 static const char *
 hdr(const struct req *r, const char *name)
 {
-	int i;
-
-	for (i = 0; i < r->nh; i++)
-		if (strcasecmp(r->h[i].name, name) == 0)
-			return r->h[i].value;
-	return NULL;
+	return hdr_find(r->h, r->nh, name);
 }
 
 /* Does a comma-separated header (every instance) list this token? */
@@ -856,16 +668,8 @@ req_free(struct req *r)
 }
 
 static void
-log_value(const char *key, const char *v)
-{
-	fprintf(logfp, " %s=%.512s", key, v != NULL ? v : "-");
-}
-
-static void
 log_request(const struct req *r)
 {
-	size_t i, n;
-
 	if (logfp == NULL || r->method == NULL)
 		return;
 	fprintf(logfp, "%s %s", r->method, r->target);
@@ -874,19 +678,7 @@ log_request(const struct req *r)
 	log_value("auth", hdr(r, "authorization"));
 	log_value("accept", hdr(r, "accept"));
 	log_value("last-event-id", hdr(r, "last-event-id"));
-	fputs(" body=", logfp);
-	if (r->body == NULL || r->clen == 0)
-		fputc('-', logfp);
-	else {
-		n = r->clen < LOG_BODY ? r->clen : LOG_BODY;
-		for (i = 0; i < n; i++) {
-			unsigned char ch = (unsigned char)r->body[i];
-
-			fputc(ch < 0x20 || ch == 0x7f ? ' ' : ch, logfp);
-		}
-	}
-	fputc('\n', logfp);
-	fflush(logfp);
+	log_body(r->body, r->clen);
 }
 
 /*
@@ -899,7 +691,7 @@ parse_head(struct conn *c, struct req **rp)
 {
 	size_t skip = 0, i, lim, end = 0;
 	struct req *r;
-	char *p, *nl, *line, *sp, *ver, *v, *e, *q;
+	char *p, *nl, *line, *sp, *ver, *v, *q;
 	int first = 1;
 
 	while (skip < c->inlen && (c->in[skip] == '\r' || c->in[skip] == '\n'))
@@ -955,19 +747,10 @@ parse_head(struct conn *c, struct req **rp)
 			r->method = line;
 			if (r->target[0] != '/')
 				return 400;
-			if (strcmp(ver, "HTTP/1.1") == 0)
-				r->minor = 1;
-			else if (strcmp(ver, "HTTP/1.0") == 0)
-				r->minor = 0;
-			else if (strncmp(ver, "HTTP/", 5) == 0 &&
-			    strchr(ver, ' ') == NULL)
-				return 505;
-			else
-				return 400;
-			q = strchr(r->target, '?');
-			r->path = q ? xstrndup(r->target,
-			    (size_t)(q - r->target)) : xstrdup(r->target);
-			r->query = q ? q + 1 : r->target + strlen(r->target);
+			if ((r->minor = http_minor(ver)) < 0)
+				return strncmp(ver, "HTTP/", 5) == 0 &&
+				    strchr(ver, ' ') == NULL ? 505 : 400;
+			split_target(r->target, &r->path, &r->query);
 			continue;
 		}
 		if (*line == '\0')
@@ -980,11 +763,7 @@ parse_head(struct conn *c, struct req **rp)
 			if (!is_tchar((unsigned char)*q))
 				return 400;
 		*v++ = '\0';
-		while (*v == ' ' || *v == '\t')
-			v++;
-		e = v + strlen(v);
-		while (e > v && (e[-1] == ' ' || e[-1] == '\t'))
-			*--e = '\0';
+		v = hdr_trim(v);
 		for (q = v; *q != '\0'; q++)
 			if (((unsigned char)*q < 0x20 && *q != '\t') ||
 			    (unsigned char)*q == 0x7f)
@@ -1050,8 +829,7 @@ resp_head(struct conn *c, const struct req *r, int code, const char *ctype,
 	struct buf b = { 0 };
 	int closing = c->no_more || r == NULL || !r->keepalive;
 
-	buf_addf(&b, "HTTP/1.1 %d %s\r\nServer: httpmcp\r\n", code,
-	    reason(code));
+	head_start(&b, code, reason(code));
 	if (ctype != NULL)
 		buf_addf(&b, "Content-Type: %s\r\n", ctype);
 	c->chunked = 0;
@@ -1065,12 +843,10 @@ resp_head(struct conn *c, const struct req *r, int code, const char *ctype,
 	if (extra != NULL)
 		buf_adds(&b, extra);
 	if (closing) {
-		buf_adds(&b, "Connection: close\r\n");
 		c->close_after = 1;
 		c->no_more = 1;
-	} else if (r->minor == 0)
-		buf_adds(&b, "Connection: keep-alive\r\n");
-	buf_add(&b, "\r\n", 2);
+	}
+	head_end(&b, closing, closing ? 1 : r->minor);
 	out_raw(c, b.p, b.len);
 	free(b.p);
 }
@@ -1096,33 +872,6 @@ resp_json(struct conn *c, const struct req *r, int code, cJSON *j,
 		die("out of memory");
 	resp(c, r, code, "application/json", s, extra);
 	free(s);
-}
-
-static cJSON *
-rpc_error(const cJSON *id, int code, const char *msg)
-{
-	cJSON *m = cJSON_CreateObject(), *e;
-
-	cJSON_AddStringToObject(m, "jsonrpc", "2.0");
-	if (id != NULL)
-		cJSON_AddItemToObject(m, "id", cJSON_Duplicate(id, 1));
-	else
-		cJSON_AddNullToObject(m, "id");
-	e = cJSON_AddObjectToObject(m, "error");
-	cJSON_AddNumberToObject(e, "code", code);
-	cJSON_AddStringToObject(e, "message", msg);
-	return m;
-}
-
-static cJSON *
-rpc_result(const cJSON *id, cJSON *result)
-{
-	cJSON *m = cJSON_CreateObject();
-
-	cJSON_AddStringToObject(m, "jsonrpc", "2.0");
-	cJSON_AddItemToObject(m, "id", cJSON_Duplicate(id, 1));
-	cJSON_AddItemToObject(m, "result", result);
-	return m;
 }
 
 /* An HTTP error whose body is a JSON-RPC error. */
@@ -1410,19 +1159,6 @@ session_of(struct conn *c, const struct req *r, const cJSON *id)
 
 /* ---- MCP ---- */
 
-static cJSON *
-text_result(const char *text)
-{
-	cJSON *res = cJSON_CreateObject();
-	cJSON *content = cJSON_AddArrayToObject(res, "content");
-	cJSON *item = cJSON_CreateObject();
-
-	cJSON_AddStringToObject(item, "type", "text");
-	cJSON_AddStringToObject(item, "text", text);
-	cJSON_AddItemToArray(content, item);
-	return res;
-}
-
 /* --oversize: the padding a tools/call result gets (pad: its own). */
 static uint64_t
 pad_result(cJSON *res, uint64_t pad)
@@ -1469,7 +1205,7 @@ slow_finish(struct stream *st)
 
 	st->job = JOB_NONE;
 	snprintf(text, sizeof(text), "slow: done after %ld steps", st->steps);
-	res = text_result(text);
+	res = text_result(text, 0);
 	pad = pad_result(res, 0);
 	stream_emit(st, rpc_result(st->req_id, res), pad);
 	st->done = 1;
@@ -1559,26 +1295,12 @@ tool_ask(struct conn *c, const struct req *r, struct session *s,
 {
 	const char *prompt = jstr(args, "prompt");
 	struct stream *st = stream_open(c, r, s, ST_POST, NULL);
-	cJSON *m, *p, *msgs, *one, *content;
 
 	st->job = JOB_ASK;
 	st->req_id = cJSON_Duplicate(id, 1);
 	st->ask_id = ++s->next_req;
-	m = cJSON_CreateObject();
-	cJSON_AddStringToObject(m, "jsonrpc", "2.0");
-	cJSON_AddNumberToObject(m, "id", (double)st->ask_id);
-	cJSON_AddStringToObject(m, "method", "sampling/createMessage");
-	p = cJSON_AddObjectToObject(m, "params");
-	msgs = cJSON_AddArrayToObject(p, "messages");
-	one = cJSON_CreateObject();
-	cJSON_AddStringToObject(one, "role", "user");
-	content = cJSON_AddObjectToObject(one, "content");
-	cJSON_AddStringToObject(content, "type", "text");
-	cJSON_AddStringToObject(content, "text",
-	    prompt ? prompt : "What is your name?");
-	cJSON_AddItemToArray(msgs, one);
-	cJSON_AddNumberToObject(p, "maxTokens", 100);
-	stream_emit(st, m, 0);
+	stream_emit(st, sampling_request(cJSON_CreateNumber(
+	    (double)st->ask_id), prompt ? prompt : "What is your name?"), 0);
 	stream_pump(st);
 }
 
@@ -1610,13 +1332,12 @@ client_response(struct session *s, const cJSON *msg)
 		if (cJSON_IsArray(content))
 			content = cJSON_GetArrayItem(content, 0);
 		text = jstr(content, "text");
-		out = text_result(text ? text : "(no text)");
+		out = text_result(text ? text : "(no text)", 0);
 	} else {
 		text = jstr(err, "message");
 		buf_addf(&b, "sampling failed: %s", text ? text : "?");
-		out = text_result(b.p);
+		out = text_result(b.p, 1);
 		free(b.p);
-		cJSON_AddTrueToObject(out, "isError");
 	}
 	pad = pad_result(out, 0);
 	stream_emit(st, rpc_result(st->req_id, out), pad);
@@ -1675,10 +1396,10 @@ tools_call(struct conn *c, const struct req *r, struct session *s,
 	}
 	if (strcmp(name, "echo") == 0) {
 		t = jstr(args, "text");
-		res = text_result(t ? t : "");
+		res = text_result(t ? t : "", 0);
 	} else if (strcmp(name, "whoami") == 0) {
 		t = hdr(r, "authorization");
-		res = text_result(t ? t : "none");
+		res = text_result(t ? t : "none", 0);
 	} else if (strcmp(name, "big") == 0) {
 		if (!arg_num(args, "bytes", 0, 4294967296.0, 0, &n)) {
 			send_reply(c, r, s, NULL, rpc_error(id, -32602,
@@ -1686,7 +1407,7 @@ tools_call(struct conn *c, const struct req *r, struct session *s,
 			goto done;
 		}
 		pad = (uint64_t)n;
-		res = text_result(pad > 0 ? PAD_MARK : "");
+		res = text_result(pad > 0 ? PAD_MARK : "", 0);
 	} else {
 		buf_addf(&b, "Unknown tool: %s", name);
 		send_reply(c, r, s, NULL, rpc_error(id, -32602, b.p), 0);
@@ -2426,7 +2147,19 @@ conn_settle(struct conn *c)
 		conn_close(c);
 }
 
-static void
+struct conn **
+conn_link(struct conn *c)
+{
+	return &c->next;
+}
+
+int
+conn_is_dead(const struct conn *c)
+{
+	return c->dead;
+}
+
+void
 conn_read(struct conn *c)
 {
 	size_t cap;
@@ -2444,7 +2177,7 @@ conn_read(struct conn *c)
 			c->in = xrealloc(c->in, cap);
 			c->incap = cap;
 		}
-		n = recv(c->fd, c->in + c->inlen, c->incap - c->inlen, 0);
+		n = srv_recv(c->fd, c->in + c->inlen, c->incap - c->inlen);
 		if (n > 0) {
 			c->inlen += (size_t)n;
 			continue;
@@ -2453,9 +2186,7 @@ conn_read(struct conn *c)
 			c->rd_eof = 1;
 			break;
 		}
-		if (errno == EINTR)
-			continue;
-		if (errno == EAGAIN || errno == EWOULDBLOCK)
+		if (n == SRV_AGAIN)
 			break;
 		conn_close(c);
 		return;
@@ -2467,7 +2198,7 @@ conn_read(struct conn *c)
 		conn_close(c);
 }
 
-static void
+void
 conn_close(struct conn *c)
 {
 	struct stream *st, *next;
@@ -2516,13 +2247,10 @@ static void
 accept_conns(void)
 {
 	struct conn *c;
-	int fd, one = 1;
+	int fd;
 
 	while (nconns < MAX_CONNS) {
-		fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-		if (fd < 0) {
-			if (errno == EINTR || errno == ECONNABORTED)
-				continue;
+		if ((fd = srv_accept()) < 0) {
 			if (errno == EMFILE || errno == ENFILE ||
 			    errno == ENOBUFS || errno == ENOMEM) {
 				/* out of descriptors: do not spin on lfd */
@@ -2531,48 +2259,70 @@ accept_conns(void)
 			}
 			return;
 		}
-		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 		c = xcalloc(1, sizeof(*c));
 		c->fd = fd;
-		c->next = conns;
-		conns = c;
-		nconns++;
-	}
-}
-
-static void
-reap(void)
-{
-	struct conn **pp = &conns, *c;
-
-	while ((c = *pp) != NULL) {
-		if (c->dead) {
-			*pp = c->next;
-			free(c);
-			nconns--;
-		} else
-			pp = &c->next;
+		srv_add(c);
 	}
 }
 
 /* ---- main ---- */
 
-static void
-on_signal(int sig)
+/* A flag with a value: 1 if it is one of ours. */
+static int
+flag(const char *f, const char *v)
 {
-	char ch = (char)sig;
-	int e = errno;
-	ssize_t n = write(sigfd[1], &ch, 1);
-
-	(void)n;
-	errno = e;
+	if (strcmp(f, "--path") == 0) {
+		if (v[0] != '/' || strpbrk(v, "? \t") != NULL)
+			die("--path: must start with /, no query");
+		o_path = v;
+	} else if (strcmp(f, "--mode") == 0) {
+		if (strcmp(v, "json") == 0)
+			o_sse = 0;
+		else if (strcmp(v, "sse") == 0)
+			o_sse = 1;
+		else
+			die("--mode: json or sse");
+	} else if (strcmp(f, "--list-changed-after") == 0)
+		o_list_changed = (long)num_arg(f, v, 86400000);
+	else if (strcmp(f, "--cut-after") == 0)
+		o_cut_after = (unsigned long)num_arg(f, v, 1000000);
+	else if (strcmp(f, "--fail500") == 0)
+		o_fail500 = (unsigned long)num_arg(f, v, ULONG_MAX);
+	else if (strcmp(f, "--expire-after") == 0)
+		o_expire_after = (unsigned long)num_arg(f, v, ULONG_MAX);
+	else if (strcmp(f, "--slow-sse") == 0)
+		o_slow_sse = (long)num_arg(f, v, 3600000);
+	else if (strcmp(f, "--oversize") == 0)
+		o_oversize = num_arg(f, v, 1ULL << 40);
+	else if (strcmp(f, "--redirect") == 0)
+		o_redirect = v;
+	else if (strcmp(f, "--require-auth") == 0)
+		o_token = v;
+	else if (strcmp(f, "--expire-token-after") == 0)
+		o_expire_token_after = (unsigned long)num_arg(f, v,
+		    ULONG_MAX);
+	else if (strcmp(f, "--refreshed-token") == 0)
+		o_token2 = v;
+	else if (strcmp(f, "--base-url") == 0)
+		o_base_url = v;
+	else if (strcmp(f, "--metadata-url") == 0)
+		o_metadata_url = v;
+	else
+		return 0;
+	return 1;
 }
 
-static void __attribute__((noreturn))
-usage(void)
+static void
+parse_args(int argc, char **argv)
 {
-	fputs("usage: httpmcp [--port N] [--port-file FILE] [--log FILE] "
-	    "[--path P]\n"
+	static const struct srv_switch switches[] = {
+		{ "--garbage-sse", &o_garbage },
+		{ "--oauth", &o_oauth },
+		{ "--cut-clean", &o_cut_clean },
+		{ NULL, NULL }
+	};
+
+	srv_args(argc, argv, switches, flag, " [--path P]\n"
 	    "    [--mode json|sse] [--list-changed-after MS] [--cut-after N] "
 	    "[--cut-clean]\n"
 	    "    [--fail500 N] [--expire-after N] [--garbage-sse] "
@@ -2580,155 +2330,20 @@ usage(void)
 	    "    [--oversize BYTES] [--redirect URL] [--require-auth TOKEN]\n"
 	    "    [--expire-token-after N] [--refreshed-token T2] "
 	    "[--base-url URL]\n"
-	    "    [--metadata-url URL] [--oauth]\n", stderr);
-	exit(2);
-}
-
-static unsigned long long
-num_arg(const char *flag, const char *s, unsigned long long max)
-{
-	unsigned long long v;
-	char *end;
-
-	errno = 0;
-	if (s == NULL || *s < '0' || *s > '9')
-		die("%s: a number is needed", flag);
-	v = strtoull(s, &end, 10);
-	if (*end != '\0' || errno != 0 || v > max)
-		die("%s: bad number %s", flag, s);
-	return v;
-}
-
-static void
-parse_args(int argc, char **argv)
-{
-	const char *f, *v;
-	int i;
-
-	for (i = 1; i < argc; i++) {
-		f = argv[i];
-		v = i + 1 < argc ? argv[i + 1] : NULL;
-		if (strcmp(f, "--garbage-sse") == 0) {
-			o_garbage = 1;
-			continue;
-		}
-		if (strcmp(f, "--oauth") == 0) {
-			o_oauth = 1;
-			continue;
-		}
-		if (strcmp(f, "--cut-clean") == 0) {
-			o_cut_clean = 1;
-			continue;
-		}
-		if (strcmp(f, "--help") == 0 || strcmp(f, "-h") == 0)
-			usage();
-		if (strncmp(f, "--", 2) != 0 || v == NULL)
-			usage();
-		i++;
-		if (strcmp(f, "--port") == 0)
-			o_port = (unsigned long)num_arg(f, v, 65535);
-		else if (strcmp(f, "--port-file") == 0)
-			o_port_file = v;
-		else if (strcmp(f, "--log") == 0)
-			o_log = v;
-		else if (strcmp(f, "--path") == 0) {
-			if (v[0] != '/' || strpbrk(v, "? \t") != NULL)
-				die("--path: must start with /, no query");
-			o_path = v;
-		} else if (strcmp(f, "--mode") == 0) {
-			if (strcmp(v, "json") == 0)
-				o_sse = 0;
-			else if (strcmp(v, "sse") == 0)
-				o_sse = 1;
-			else
-				die("--mode: json or sse");
-		} else if (strcmp(f, "--list-changed-after") == 0)
-			o_list_changed = (long)num_arg(f, v, 86400000);
-		else if (strcmp(f, "--cut-after") == 0)
-			o_cut_after = (unsigned long)num_arg(f, v, 1000000);
-		else if (strcmp(f, "--fail500") == 0)
-			o_fail500 = (unsigned long)num_arg(f, v, ULONG_MAX);
-		else if (strcmp(f, "--expire-after") == 0)
-			o_expire_after = (unsigned long)num_arg(f, v,
-			    ULONG_MAX);
-		else if (strcmp(f, "--slow-sse") == 0)
-			o_slow_sse = (long)num_arg(f, v, 3600000);
-		else if (strcmp(f, "--oversize") == 0)
-			o_oversize = num_arg(f, v, 1ULL << 40);
-		else if (strcmp(f, "--redirect") == 0)
-			o_redirect = v;
-		else if (strcmp(f, "--require-auth") == 0)
-			o_token = v;
-		else if (strcmp(f, "--expire-token-after") == 0)
-			o_expire_token_after = (unsigned long)num_arg(f, v,
-			    ULONG_MAX);
-		else if (strcmp(f, "--refreshed-token") == 0)
-			o_token2 = v;
-		else if (strcmp(f, "--base-url") == 0)
-			o_base_url = v;
-		else if (strcmp(f, "--metadata-url") == 0)
-			o_metadata_url = v;
-		else
-			usage();
-		if (strpbrk(v, "\r\n") != NULL)
-			die("%s: no line breaks allowed", f);
-	}
+	    "    [--metadata-url URL] [--oauth]\n");
 	if ((o_token != NULL && o_token[0] == '\0') ||
 	    (o_token2 != NULL && o_token2[0] == '\0'))
 		die("tokens must not be empty");
 }
 
 static void
-write_port_file(int port)
-{
-	char tmp[PATH_MAX];
-	FILE *fp;
-
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp", o_port_file) >=
-	    (int)sizeof(tmp))
-		die("--port-file: name too long");
-	if ((fp = fopen(tmp, "w")) == NULL)
-		die("%s: %s", tmp, strerror(errno));
-	fprintf(fp, "%d\n", port);
-	if (fclose(fp) != 0 || rename(tmp, o_port_file) != 0)
-		die("%s: %s", o_port_file, strerror(errno));
-}
-
-static int
-listen_on(void)
-{
-	struct sockaddr_in sa;
-	socklen_t len = sizeof(sa);
-	int one = 1;
-
-	lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (lfd < 0)
-		die("socket: %s", strerror(errno));
-	setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	memset(&sa, 0, sizeof(sa));
-	sa.sin_family = AF_INET;
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	sa.sin_port = htons((uint16_t)o_port);
-	if (bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) != 0)
-		die("bind 127.0.0.1:%lu: %s", o_port, strerror(errno));
-	if (listen(lfd, 128) != 0)
-		die("listen: %s", strerror(errno));
-	if (getsockname(lfd, (struct sockaddr *)&sa, &len) != 0)
-		die("getsockname: %s", strerror(errno));
-	return ntohs(sa.sin_port);
-}
-
-static void
 cleanup(void)
 {
-	struct conn *c;
 	struct session *s;
 	struct client *cl;
 	struct code *cd;
 
-	for (c = conns; c != NULL; c = c->next)
-		conn_close(c);
-	reap();
+	srv_close_all();
 	while (streams != NULL)
 		stream_free(streams);
 	while ((s = sessions) != NULL) {
@@ -2753,11 +2368,7 @@ cleanup(void)
 
 		timer_cancel(&id);
 	}
-	if (logfp != NULL)
-		fclose(logfp);
-	close(lfd);
-	close(sigfd[0]);
-	close(sigfd[1]);
+	srv_stop();
 }
 
 int
@@ -2765,22 +2376,13 @@ main(int argc, char **argv)
 {
 	static struct pollfd pfd[MAX_CONNS + 2];
 	static struct conn *pc[MAX_CONNS + 2];
-	struct sigaction sa;
 	struct conn *c;
 	size_t len;
-	int port, n, i, rc, stop = 0;
+	int port, n, nfixed, i, rc, stop = 0;
 	short re;
 
 	parse_args(argc, argv);
-	if (pipe2(sigfd, O_NONBLOCK | O_CLOEXEC) != 0)
-		die("pipe: %s", strerror(errno));
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
-	port = listen_on();
+	port = srv_start(128);
 	if (o_base_url != NULL) {
 		snprintf(base, sizeof(base), "%s", o_base_url);
 		len = strlen(base);
@@ -2789,22 +2391,10 @@ main(int argc, char **argv)
 	} else
 		snprintf(base, sizeof(base), "http://127.0.0.1:%d", port);
 	snprintf(resource_uri, sizeof(resource_uri), "%s%s", base, o_path);
-	if (o_log != NULL && (logfp = fopen(o_log, "a")) == NULL)
-		die("%s: %s", o_log, strerror(errno));
-	if (o_port_file != NULL)
-		write_port_file(port);
-	fprintf(stderr, "httpmcp: listening on 127.0.0.1:%d\n", port);
 
 	while (!stop) {
-		n = 0;
-		pfd[n].fd = sigfd[0];
-		pfd[n].events = POLLIN;
-		pc[n++] = NULL;
-		if (nconns < MAX_CONNS && !accept_paused) {
-			pfd[n].fd = lfd;
-			pfd[n].events = POLLIN;
-			pc[n++] = NULL;
-		}
+		n = nfixed = srv_pollfds(pfd, nconns < MAX_CONNS &&
+		    !accept_paused);
 		for (c = conns; c != NULL; c = c->next) {
 			if (c->dead)
 				continue;
@@ -2821,24 +2411,12 @@ main(int argc, char **argv)
 		if (rc < 0 && errno != EINTR)
 			die("poll: %s", strerror(errno));
 		if (rc > 0) {
-			if (pfd[0].revents != 0)
-				stop = 1;
-			for (i = 1; i < n; i++) {
+			stop = srv_polled(pfd, nfixed, accept_conns);
+			for (i = nfixed; i < n; i++) {
+				c = pc[i];
 				re = pfd[i].revents;
-				if (re == 0)
+				if (!srv_event(c, re))
 					continue;
-				if ((c = pc[i]) == NULL) {
-					accept_conns();
-					continue;
-				}
-				if (c->dead)
-					continue;
-				if (re & POLLERR) {
-					conn_close(c);
-					continue;
-				}
-				if (re & (POLLIN | POLLHUP))
-					conn_read(c);
 				if ((re & POLLHUP) && !(pfd[i].events & POLLIN))
 					conn_close(c);
 				if (!c->dead && (re & POLLOUT))
@@ -2853,7 +2431,7 @@ main(int argc, char **argv)
 			conn_flush(c);
 			conn_settle(c);
 		}
-		reap();
+		srv_reap();
 	}
 	cleanup();
 	return 0;

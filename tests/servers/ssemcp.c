@@ -9,40 +9,27 @@
  * listens on 127.0.0.1 only.  The flags are described in
  * tests/servers/ssemcp.md.
  */
-#include <sys/types.h>
-#include <sys/random.h>
+#include "tests/servers/httpsrv.h"
+
 #include <sys/socket.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <arpa/inet.h>
 
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
-#include <signal.h>
-#include <stdarg.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
 
-#include <cjson/cJSON.h>
-
 #define MAX_CONNS	256
 #define MAX_HEAD	(64 * 1024)
 #define MAX_BODY	(8 * 1024 * 1024)
 #define MAX_HDRS	64
-#define LOG_BODY	200
 #define PROTO		"2024-11-05"
 #define GARBAGE		": keepalive\nevent: ping\ndata: {}\n\nretry: 1000\n"
 
 /* ---- options ---- */
 
-static unsigned long o_port;
-static const char *o_port_file;
-static const char *o_log;
 static const char *o_endpoint;
 static int o_no_endpoint;
 static unsigned long o_close_after;
@@ -51,11 +38,6 @@ static int o_status;
 static int o_json_get;
 
 /* ---- state ---- */
-
-struct buf {
-	char	*p;
-	size_t	 len, cap, off;
-};
 
 /* A tools/call of `ask` waiting for the client's sampling response. */
 struct ask {
@@ -87,125 +69,25 @@ struct conn {
 
 struct req {
 	char	*head;			/* split in place */
-	char	*method, *target, *path, *query;
+	char	*method, *target, *path;
+	const char *query;
 	int	 minor, keepalive;
-	char	*hn[MAX_HDRS], *hv[MAX_HDRS];
+	struct hdr h[MAX_HDRS];
 	int	 nh;
 	size_t	 clen;
 	const char *body;
 };
 
-static int lfd = -1;
-static int sigfd[2] = { -1, -1 };
+const char srv_name[] = "ssemcp";
+
 static int port;
-static FILE *logfp;
-static struct conn *conns;
-static int nconns;
 static struct session *sessions;
 
 static const char tools_json[] =
-    "[{\"name\":\"echo\",\"description\":\"Echo the text back\","
-    "\"inputSchema\":{\"type\":\"object\",\"properties\":"
-    "{\"text\":{\"type\":\"string\"}},\"required\":[\"text\"]}},"
-    "{\"name\":\"whoami\",\"description\":\"The Authorization header "
-    "seen\",\"inputSchema\":{\"type\":\"object\",\"properties\":{}}},"
-    "{\"name\":\"ask\",\"description\":\"Ask the client to sample, "
-    "answer with its text\",\"inputSchema\":{\"type\":\"object\","
-    "\"properties\":{\"prompt\":{\"type\":\"string\"}}}},"
+    "[" SRV_TOOL_ECHO "," SRV_TOOL_WHOAMI "," SRV_TOOL_ASK ","
     "{\"name\":\"bye\",\"description\":\"Answer, then close the "
     "stream\",\"inputSchema\":{\"type\":\"object\",\"properties\":{}}}]";
 
-static void conn_close(struct conn *);
-
-/* ---- utilities ---- */
-
-static void __attribute__((format(printf, 1, 2), noreturn))
-die(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("ssemcp: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	exit(1);
-}
-
-static void *
-xrealloc(void *p, size_t n)
-{
-	p = realloc(p, n ? n : 1);
-	if (p == NULL)
-		die("out of memory");
-	return p;
-}
-
-static void *
-xcalloc(size_t n)
-{
-	void *p = calloc(1, n);
-
-	if (p == NULL)
-		die("out of memory");
-	return p;
-}
-
-static void
-buf_add(struct buf *b, const void *d, size_t n)
-{
-	if (b->len + n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 512;
-
-		while (cap < b->len + n + 1)
-			cap *= 2;
-		b->p = xrealloc(b->p, cap);
-		b->cap = cap;
-	}
-	if (n > 0)
-		memcpy(b->p + b->len, d, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-}
-
-static void __attribute__((format(printf, 2, 3)))
-buf_addf(struct buf *b, const char *fmt, ...)
-{
-	char small[256], *big;
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(small, sizeof(small), fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		die("vsnprintf failed");
-	if ((size_t)n < sizeof(small)) {
-		buf_add(b, small, (size_t)n);
-		return;
-	}
-	big = xrealloc(NULL, (size_t)n + 1);
-	va_start(ap, fmt);
-	vsnprintf(big, (size_t)n + 1, fmt, ap);
-	va_end(ap);
-	buf_add(b, big, (size_t)n);
-	free(big);
-}
-
-static void
-buf_free(struct buf *b)
-{
-	free(b->p);
-	memset(b, 0, sizeof(*b));
-}
-
-static const char *
-jstr(const cJSON *obj, const char *key)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
-
-	return cJSON_IsString(v) ? v->valuestring : NULL;
-}
 
 /* ---- output ---- */
 
@@ -220,17 +102,8 @@ out(struct conn *c, const void *d, size_t n)
 static void
 stream_out(struct conn *c, const char *d, size_t n)
 {
-	char h[32];
-
-	if (n == 0)
-		return;
-	if (c->chunked) {
-		snprintf(h, sizeof(h), "%zx\r\n", n);
-		out(c, h, strlen(h));
-		out(c, d, n);
-		out(c, "\r\n", 2);
-	} else
-		out(c, d, n);
+	if (!c->dead)
+		buf_chunk(&c->out, c->chunked, d, n);
 }
 
 static void
@@ -239,13 +112,11 @@ conn_flush(struct conn *c)
 	ssize_t n;
 
 	while (!c->dead && c->out.off < c->out.len) {
-		n = send(c->fd, c->out.p + c->out.off,
-		    c->out.len - c->out.off, MSG_NOSIGNAL);
+		n = srv_send(c->fd, c->out.p + c->out.off,
+		    c->out.len - c->out.off);
+		if (n == SRV_AGAIN)
+			return;
 		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno == EAGAIN || errno == EWOULDBLOCK)
-				return;
 			conn_close(c);	/* the client hung up */
 			return;
 		}
@@ -290,20 +161,17 @@ resp(struct conn *c, const struct req *r, int code, const char *ctype,
 {
 	struct buf b = { 0 };
 	size_t n = strlen(body);
+	int closing = r == NULL || !r->keepalive;
 
-	buf_addf(&b, "HTTP/1.1 %d %s\r\nServer: ssemcp\r\n", code,
-	    reason(code));
+	head_start(&b, code, reason(code));
 	if (n > 0)
 		buf_addf(&b, "Content-Type: %s\r\n", ctype);
 	buf_addf(&b, "Content-Length: %zu\r\n", n);
 	if (extra != NULL)
 		buf_addf(&b, "%s", extra);
-	if (r == NULL || !r->keepalive) {
-		buf_addf(&b, "Connection: close\r\n");
+	if (closing)
 		c->closing = 1;
-	} else if (r->minor == 0)
-		buf_addf(&b, "Connection: keep-alive\r\n");
-	buf_add(&b, "\r\n", 2);
+	head_end(&b, closing, closing ? 1 : r->minor);
 	buf_add(&b, body, n);
 	out(c, b.p, b.len);
 	buf_free(&b);
@@ -390,45 +258,6 @@ sse_send(struct session *s, cJSON *msg)
 	return 0;
 }
 
-static cJSON *
-rpc_result(const cJSON *id, cJSON *result)
-{
-	cJSON *m = cJSON_CreateObject();
-
-	cJSON_AddStringToObject(m, "jsonrpc", "2.0");
-	cJSON_AddItemToObject(m, "id", cJSON_Duplicate(id, 1));
-	cJSON_AddItemToObject(m, "result", result);
-	return m;
-}
-
-static cJSON *
-rpc_error(const cJSON *id, int code, const char *msg)
-{
-	cJSON *m = cJSON_CreateObject(), *e;
-
-	cJSON_AddStringToObject(m, "jsonrpc", "2.0");
-	cJSON_AddItemToObject(m, "id", cJSON_Duplicate(id, 1));
-	e = cJSON_AddObjectToObject(m, "error");
-	cJSON_AddNumberToObject(e, "code", code);
-	cJSON_AddStringToObject(e, "message", msg);
-	return m;
-}
-
-static cJSON *
-text_result(const char *text, int is_error)
-{
-	cJSON *r = cJSON_CreateObject(), *content, *item;
-
-	content = cJSON_AddArrayToObject(r, "content");
-	item = cJSON_CreateObject();
-	cJSON_AddStringToObject(item, "type", "text");
-	cJSON_AddStringToObject(item, "text", text);
-	cJSON_AddItemToArray(content, item);
-	if (is_error)
-		cJSON_AddTrueToObject(r, "isError");
-	return r;
-}
-
 /* The text of a sampling result's content (an object, or an array). */
 static const char *
 sampled_text(const cJSON *result)
@@ -490,27 +319,14 @@ static int
 tool_ask(struct session *s, const cJSON *id, const cJSON *args)
 {
 	const char *prompt = jstr(args, "prompt");
-	struct ask *a = xcalloc(sizeof(*a));
-	cJSON *m, *p, *msgs, *um, *ct;
+	struct ask *a = xcalloc(1, sizeof(*a));
 
 	snprintf(a->sid, sizeof(a->sid), "s%lu", ++s->nask);
 	a->call_id = cJSON_Duplicate(id, 1);
 	a->next = s->asks;
 	s->asks = a;
-	m = cJSON_CreateObject();
-	cJSON_AddStringToObject(m, "jsonrpc", "2.0");
-	cJSON_AddStringToObject(m, "id", a->sid);
-	cJSON_AddStringToObject(m, "method", "sampling/createMessage");
-	p = cJSON_AddObjectToObject(m, "params");
-	msgs = cJSON_AddArrayToObject(p, "messages");
-	um = cJSON_CreateObject();
-	cJSON_AddStringToObject(um, "role", "user");
-	ct = cJSON_AddObjectToObject(um, "content");
-	cJSON_AddStringToObject(ct, "type", "text");
-	cJSON_AddStringToObject(ct, "text", prompt ? prompt : "say something");
-	cJSON_AddItemToArray(msgs, um);
-	cJSON_AddNumberToObject(p, "maxTokens", 100);
-	return sse_send(s, m);
+	return sse_send(s, sampling_request(cJSON_CreateString(a->sid),
+	    prompt ? prompt : "say something"));
 }
 
 static int
@@ -538,8 +354,8 @@ tools_call(struct session *s, const struct req *r, const cJSON *id,
 	if (strcmp(name, "whoami") == 0) {
 		v = NULL;
 		for (i = 0; i < r->nh; i++)
-			if (strcasecmp(r->hn[i], "authorization") == 0)
-				v = r->hv[i];
+			if (strcasecmp(r->h[i].name, "authorization") == 0)
+				v = r->h[i].value;
 		return sse_send(s, rpc_result(id, text_result(v ? v : "none",
 		    0)));
 	}
@@ -615,34 +431,18 @@ handle_msg(struct session *s, const struct req *r, const cJSON *msg)
 static const char *
 hdr(const struct req *r, const char *name)
 {
-	int i;
-
-	for (i = 0; i < r->nh; i++)
-		if (strcasecmp(r->hn[i], name) == 0)
-			return r->hv[i];
-	return NULL;
+	return hdr_find(r->h, r->nh, name);
 }
 
 static void
 log_request(const struct req *r)
 {
-	const char *auth = hdr(r, "authorization"), *acc = hdr(r, "accept");
-	size_t i, n;
-
 	if (logfp == NULL)
 		return;
-	fprintf(logfp, "%s %s auth=%.512s accept=%.512s body=", r->method,
-	    r->target, auth ? auth : "-", acc ? acc : "-");
-	if (r->clen == 0)
-		fputc('-', logfp);
-	n = r->clen < LOG_BODY ? r->clen : LOG_BODY;
-	for (i = 0; i < n; i++) {
-		unsigned char ch = (unsigned char)r->body[i];
-
-		fputc(ch < 0x20 || ch == 0x7f ? ' ' : ch, logfp);
-	}
-	fputc('\n', logfp);
-	fflush(logfp);
+	fprintf(logfp, "%s %s", r->method, r->target);
+	log_value("auth", hdr(r, "authorization"));
+	log_value("accept", hdr(r, "accept"));
+	log_body(r->body, r->clen);
 }
 
 /*
@@ -696,11 +496,9 @@ static void
 get_sse(struct conn *c, const struct req *r)
 {
 	const char *acc = hdr(r, "accept");
-	unsigned char rnd[16];
 	struct session *s;
 	struct buf b = { 0 };
 	char t[64];
-	int i;
 
 	if (o_status != 0) {
 		snprintf(t, sizeof(t), "ssemcp: status %d", o_status);
@@ -715,19 +513,16 @@ get_sse(struct conn *c, const struct req *r)
 		resp_text(c, r, 406, "Accept must list text/event-stream");
 		return;
 	}
-	s = xcalloc(sizeof(*s));
-	if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
-		die("getrandom failed");
-	for (i = 0; i < 16; i++)
-		snprintf(s->id + 2 * i, 3, "%02x", rnd[i]);
+	s = xcalloc(1, sizeof(*s));
+	rand_hex(s->id, 16);
 	s->stream = c;
 	s->next = sessions;
 	sessions = s;
 	c->sess = s;
 	c->chunked = r->minor >= 1;
-	buf_addf(&b, "HTTP/1.1 200 OK\r\nServer: ssemcp\r\n"
-	    "Content-Type: text/event-stream\r\nCache-Control: no-cache\r\n%s"
-	    "\r\n", c->chunked ? "Transfer-Encoding: chunked\r\n" :
+	head_start(&b, 200, reason(200));
+	buf_addf(&b, "Content-Type: text/event-stream\r\n"
+	    "Cache-Control: no-cache\r\n%s\r\n", c->chunked ? "Transfer-Encoding: chunked\r\n" :
 	    "Connection: close\r\n");
 	out(c, b.p, b.len);
 	buf_free(&b);
@@ -810,7 +605,7 @@ dispatch(struct conn *c, const struct req *r)
 static int
 parse_head(struct conn *c, struct req *r, size_t *headlen)
 {
-	char *p = c->in.p, *end, *nl, *v, *e, *ver, *sp;
+	char *p = c->in.p, *end, *nl, *v, *ver, *sp;
 	const char *cl;
 	size_t lim = c->in.len;
 	unsigned long long n;
@@ -844,11 +639,7 @@ parse_head(struct conn *c, struct req *r, size_t *headlen)
 				return 400;
 			*sp = '\0';
 			ver = sp + 1;
-			if (strcmp(ver, "HTTP/1.1") == 0)
-				r->minor = 1;
-			else if (strcmp(ver, "HTTP/1.0") == 0)
-				r->minor = 0;
-			else
+			if ((r->minor = http_minor(ver)) < 0)
 				return strncmp(ver, "HTTP/", 5) == 0 ? 505 :
 				    400;
 			continue;
@@ -861,23 +652,13 @@ parse_head(struct conn *c, struct req *r, size_t *headlen)
 		if (r->nh == MAX_HDRS)
 			return 431;
 		*v++ = '\0';
-		v += strspn(v, " \t");
-		e = v + strlen(v);
-		while (e > v && (e[-1] == ' ' || e[-1] == '\t'))
-			*--e = '\0';
-		r->hn[r->nh] = p;
-		r->hv[r->nh++] = v;
+		r->h[r->nh].name = p;
+		r->h[r->nh++].value = hdr_trim(v);
 	}
 	if (r->method == NULL)
 		return 400;
 	/* the path, without the query */
-	r->query = strchr(r->target, '?');
-	r->path = strndup(r->target, r->query ? (size_t)(r->query -
-	    r->target) : strlen(r->target));
-	if (r->path == NULL)
-		die("out of memory");
-	if (r->query != NULL)
-		r->query++;
+	split_target(r->target, &r->path, &r->query);
 	if (hdr(r, "transfer-encoding") != NULL)
 		return 411;
 	if ((cl = hdr(r, "content-length")) != NULL) {
@@ -939,7 +720,19 @@ conn_process(struct conn *c)
 
 /* ---- connections ---- */
 
-static void
+struct conn **
+conn_link(struct conn *c)
+{
+	return &c->next;
+}
+
+int
+conn_is_dead(const struct conn *c)
+{
+	return c->dead;
+}
+
+void
 conn_close(struct conn *c)
 {
 	if (c->dead)
@@ -952,18 +745,16 @@ conn_close(struct conn *c)
 	buf_free(&c->out);
 }
 
-static void
+void
 conn_read(struct conn *c)
 {
 	char tmp[16384];
 	ssize_t n;
 
 	for (;;) {
-		n = recv(c->fd, tmp, sizeof(tmp), 0);
+		n = srv_recv(c->fd, tmp, sizeof(tmp));
 		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno != EAGAIN && errno != EWOULDBLOCK)
+			if (n != SRV_AGAIN)
 				conn_close(c);
 			return;
 		}
@@ -986,162 +777,50 @@ static void
 accept_conns(void)
 {
 	struct conn *c;
-	int fd, one = 1;
+	int fd;
 
-	while (nconns < MAX_CONNS) {
-		fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-		if (fd < 0) {
-			if (errno == EINTR || errno == ECONNABORTED)
-				continue;
-			return;
-		}
-		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-		c = xcalloc(sizeof(*c));
+	while (nconns < MAX_CONNS && (fd = srv_accept()) >= 0) {
+		c = xcalloc(1, sizeof(*c));
 		c->fd = fd;
-		c->next = conns;
-		conns = c;
-		nconns++;
-	}
-}
-
-static void
-reap(void)
-{
-	struct conn **pp = &conns, *c;
-
-	while ((c = *pp) != NULL) {
-		if (c->dead) {
-			*pp = c->next;
-			free(c);
-			nconns--;
-		} else
-			pp = &c->next;
+		srv_add(c);
 	}
 }
 
 /* ---- main ---- */
 
-static void
-on_signal(int sig)
+/* A flag with a value; line breaks are refused before anything else. */
+static int
+flag(const char *f, const char *v)
 {
-	char ch = (char)sig;
-	int e = errno;
-	ssize_t n = write(sigfd[1], &ch, 1);
-
-	(void)n;
-	errno = e;
-}
-
-static void __attribute__((noreturn))
-usage(void)
-{
-	fputs("usage: ssemcp [--port N] [--port-file FILE] [--log FILE]\n"
-	    "    [--endpoint STR | --no-endpoint] [--close-after N] "
-	    "[--garbage]\n"
-	    "    [--status CODE | --json-get]\n", stderr);
-	exit(2);
-}
-
-static unsigned long
-num_arg(const char *flag, const char *s, unsigned long max)
-{
-	unsigned long v;
-	char *end;
-
-	errno = 0;
-	if (s == NULL || *s < '0' || *s > '9')
-		die("%s: a number is needed", flag);
-	v = strtoul(s, &end, 10);
-	if (*end != '\0' || errno != 0 || v > max)
-		die("%s: bad number %s", flag, s);
-	return v;
+	if (strpbrk(v, "\r\n") != NULL)
+		die("%s: no line breaks allowed", f);
+	if (strcmp(f, "--endpoint") == 0)
+		o_endpoint = v;
+	else if (strcmp(f, "--close-after") == 0)
+		o_close_after = (unsigned long)num_arg(f, v, ULONG_MAX);
+	else if (strcmp(f, "--status") == 0) {
+		o_status = (int)num_arg(f, v, 599);
+		if (o_status < 200 || o_status == 204 || o_status == 304)
+			die("--status: 200..599, not 204 or 304");
+	} else
+		return 0;
+	return 1;
 }
 
 static void
 parse_args(int argc, char **argv)
 {
-	const char *f, *v;
-	int i;
+	static const struct srv_switch switches[] = {
+		{ "--no-endpoint", &o_no_endpoint },
+		{ "--garbage", &o_garbage },
+		{ "--json-get", &o_json_get },
+		{ NULL, NULL }
+	};
 
-	for (i = 1; i < argc; i++) {
-		f = argv[i];
-		v = i + 1 < argc ? argv[i + 1] : NULL;
-		if (strcmp(f, "--no-endpoint") == 0) {
-			o_no_endpoint = 1;
-			continue;
-		}
-		if (strcmp(f, "--garbage") == 0) {
-			o_garbage = 1;
-			continue;
-		}
-		if (strcmp(f, "--json-get") == 0) {
-			o_json_get = 1;
-			continue;
-		}
-		if (strncmp(f, "--", 2) != 0 || v == NULL ||
-		    strcmp(f, "--help") == 0)
-			usage();
-		i++;
-		if (strpbrk(v, "\r\n") != NULL)
-			die("%s: no line breaks allowed", f);
-		if (strcmp(f, "--port") == 0)
-			o_port = num_arg(f, v, 65535);
-		else if (strcmp(f, "--port-file") == 0)
-			o_port_file = v;
-		else if (strcmp(f, "--log") == 0)
-			o_log = v;
-		else if (strcmp(f, "--endpoint") == 0)
-			o_endpoint = v;
-		else if (strcmp(f, "--close-after") == 0)
-			o_close_after = num_arg(f, v, ULONG_MAX);
-		else if (strcmp(f, "--status") == 0) {
-			o_status = (int)num_arg(f, v, 599);
-			if (o_status < 200 || o_status == 204 ||
-			    o_status == 304)
-				die("--status: 200..599, not 204 or 304");
-		} else
-			usage();
-	}
-}
-
-static void
-write_port_file(void)
-{
-	char tmp[PATH_MAX];
-	FILE *fp;
-
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp", o_port_file) >=
-	    (int)sizeof(tmp))
-		die("--port-file: name too long");
-	if ((fp = fopen(tmp, "w")) == NULL)
-		die("%s: %s", tmp, strerror(errno));
-	fprintf(fp, "%d\n", port);
-	if (fclose(fp) != 0 || rename(tmp, o_port_file) != 0)
-		die("%s: %s", o_port_file, strerror(errno));
-}
-
-static void
-listen_on(void)
-{
-	struct sockaddr_in sa;
-	socklen_t len = sizeof(sa);
-	int one = 1;
-
-	lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (lfd < 0)
-		die("socket: %s", strerror(errno));
-	setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	memset(&sa, 0, sizeof(sa));
-	sa.sin_family = AF_INET;
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	sa.sin_port = htons((uint16_t)o_port);
-	if (bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) != 0)
-		die("bind 127.0.0.1:%lu: %s", o_port, strerror(errno));
-	if (listen(lfd, 64) != 0)
-		die("listen: %s", strerror(errno));
-	if (getsockname(lfd, (struct sockaddr *)&sa, &len) != 0)
-		die("getsockname: %s", strerror(errno));
-	port = ntohs(sa.sin_port);
+	srv_args(argc, argv, switches, flag, "\n"
+	    "    [--endpoint STR | --no-endpoint] [--close-after N] "
+	    "[--garbage]\n"
+	    "    [--status CODE | --json-get]\n");
 }
 
 int
@@ -1149,37 +828,15 @@ main(int argc, char **argv)
 {
 	static struct pollfd pfd[MAX_CONNS + 2];
 	static struct conn *pc[MAX_CONNS + 2];
-	struct sigaction sa;
 	struct conn *c;
-	int n, i, stop = 0;
+	int n, nfixed, i, stop = 0;
 	short re;
 
 	parse_args(argc, argv);
-	if (pipe2(sigfd, O_NONBLOCK | O_CLOEXEC) != 0)
-		die("pipe: %s", strerror(errno));
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
-	listen_on();
-	if (o_log != NULL && (logfp = fopen(o_log, "a")) == NULL)
-		die("%s: %s", o_log, strerror(errno));
-	if (o_port_file != NULL)
-		write_port_file();
-	fprintf(stderr, "ssemcp: listening on 127.0.0.1:%d\n", port);
+	port = srv_start(64);
 
 	while (!stop) {
-		n = 0;
-		pfd[n].fd = sigfd[0];
-		pfd[n].events = POLLIN;
-		pc[n++] = NULL;
-		if (nconns < MAX_CONNS) {
-			pfd[n].fd = lfd;
-			pfd[n].events = POLLIN;
-			pc[n++] = NULL;
-		}
+		n = nfixed = srv_pollfds(pfd, nconns < MAX_CONNS);
 		for (c = conns; c != NULL; c = c->next) {
 			pfd[n].fd = c->fd;
 			pfd[n].events = c->rd_eof ? 0 : POLLIN;
@@ -1192,24 +849,12 @@ main(int argc, char **argv)
 				continue;
 			die("poll: %s", strerror(errno));
 		}
-		if (pfd[0].revents != 0)
-			stop = 1;
-		for (i = 1; i < n; i++) {
+		stop = srv_polled(pfd, nfixed, accept_conns);
+		for (i = nfixed; i < n; i++) {
+			c = pc[i];
 			re = pfd[i].revents;
-			if (re == 0)
+			if (!srv_event(c, re))
 				continue;
-			if ((c = pc[i]) == NULL) {
-				accept_conns();
-				continue;
-			}
-			if (c->dead)
-				continue;
-			if (re & POLLERR) {
-				conn_close(c);
-				continue;
-			}
-			if (re & (POLLIN | POLLHUP))
-				conn_read(c);
 			if (!c->dead && (re & POLLHUP) && c->rd_eof &&
 			    !(pfd[i].events & POLLIN))
 				conn_close(c);
@@ -1219,15 +864,9 @@ main(int argc, char **argv)
 			if (!c->dead)
 				conn_flush(c);
 		}
-		reap();
+		srv_reap();
 	}
-	for (c = conns; c != NULL; c = c->next)
-		conn_close(c);	/* ends every session */
-	reap();
-	if (logfp != NULL)
-		fclose(logfp);
-	close(lfd);
-	close(sigfd[0]);
-	close(sigfd[1]);
+	srv_close_all();	/* ends every session */
+	srv_stop();
 	return 0;
 }

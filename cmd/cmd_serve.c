@@ -58,6 +58,7 @@ cmd_serve(int argc, char **argv)
 		return 1;
 	loop = ev_default_loop(EVFLAG_AUTO);
 	b = broker_new(loop, cf, NULL, NULL);
+	reload_watch(b);
 	broker_start(b);
 	r = broker_run(b);
 	broker_free(b);

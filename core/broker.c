@@ -3430,6 +3430,25 @@ broker_child_gone(struct broker *b, struct child *c)
 
 /* --- lifecycle ----------------------------------------------------------- */
 
+void
+broker_add_child(struct broker *b, int idx, struct server_conf *sc)
+{
+	struct child *c = &b->children[idx];
+
+	child_setup(c, b, idx, sc);
+	ev_timer_init(&c->relist_timer, relist_cb, RELIST_DELAY, 0);
+	c->relist_timer.data = c;
+}
+
+void
+broker_drop_lists(struct broker *b, struct child *c)
+{
+	int mask = catalog_clear(&b->cat, c->idx);
+
+	if (!b->stopping)
+		notify_lists(b, mask);
+}
+
 static void
 signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
 {
@@ -3437,8 +3456,10 @@ signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
 
 	(void)loop;
 	(void)revents;
-	if (w->signum == SIGHUP)
-		return;	/* reload arrives with its own change */
+	if (w->signum == SIGHUP) {
+		broker_reload(b, "SIGHUP");
+		return;
+	}
 	if (!b->stopping) {
 		logmsg("signal %d: shutting down", w->signum);
 		b->stop_reason = w->signum == SIGTERM ? "signal TERM" :
@@ -3483,19 +3504,16 @@ broker_new(struct ev_loop *loop, struct config *cf, host_sink sink,
 	buf_init(&b->host_out, cf->max_message * 3 + 1024 * 1024);
 	buf_init(&b->held, cf->max_message);
 	b->nchildren = 0;
-	b->children = xcalloc(cf->nservers ? cf->nservers : 1,
-	    sizeof(*b->children));
+	b->cap_children = cf->nservers + RELOAD_SPARE;
+	b->children = xcalloc(b->cap_children, sizeof(*b->children));
 	prefixes = xcalloc(cf->nservers + 1, sizeof(char *));
-	for (i = 0; i < cf->nservers; i++) {
-		child_setup(&b->children[i], b, i, &cf->servers[i]);
-		ev_timer_init(&b->children[i].relist_timer, relist_cb,
-		    RELIST_DELAY, 0);
-		b->children[i].relist_timer.data = &b->children[i];
+	for (i = 0; i < cf->nservers; i++)
 		prefixes[i] = cf->servers[i].prefix;
-	}
-	b->nchildren = cf->nservers;
 	catalog_init(&b->cat, cf->sep, cf->nservers, prefixes);
 	free(prefixes);
+	for (i = 0; i < cf->nservers; i++)
+		broker_add_child(b, i, &cf->servers[i]);
+	b->nchildren = cf->nservers;
 	ev_timer_init(&b->init_timer, init_timeout_cb, 1, 0);
 	b->init_timer.data = b;
 	ev_timer_init(&b->list_timer, list_timer_cb, 0.005, 0);
@@ -3706,6 +3724,10 @@ broker_free(struct broker *b)
 	buf_free(&b->host_out);
 	buf_free(&b->held);
 	free(b->children);
+	reload_free(b);
+	for (i = 0; i < b->nconfigs; i++)
+		config_free(b->configs[i]);
+	free(b->configs);
 	free(b->host_version);
 	cJSON_Delete(b->host_caps);
 	cJSON_Delete(b->client_info);

@@ -29,6 +29,9 @@ struct bucket {
    unless this many bytes are waiting. */
 #define FLUSH_AT (64 * 1024)
 #define MAX_DEPTH 128
+/* Servers a reload may add to one run of serve (slots are never reused:
+   indices name children everywhere). */
+#define RELOAD_SPARE 64
 
 enum child_state {
 	CH_IDLE = 0,		/* not running, not scheduled */
@@ -112,7 +115,13 @@ struct child {
 	struct map tool_buckets;	/* tool -> struct bucket */
 	int bad_lines;		/* non-JSON lines, this generation */
 	int bad_lines_run;	/* ... in a row */
+	/* reload (core/reload.c) */
+	int reload;		/* RELOAD_*: what to do once it stopped */
+	struct server_conf *next_conf;	/* its new entry */
+	int removed;		/* gone from the configuration */
 };
+
+enum { RELOAD_NONE, RELOAD_RESTART, RELOAD_REMOVE };
 
 /* A request from the host. */
 struct hreq {
@@ -184,7 +193,11 @@ struct broker {
 	struct config *cf;
 	struct child *children;
 	int nchildren;
+	int cap_children;	/* slots allocated: never moved */
 	struct catalog cat;
+	struct config **configs;	/* reloaded ones children point into */
+	int nconfigs;
+	struct reload *reload;	/* watching the config file */
 
 	/* host link */
 	int in_fd, out_fd;
@@ -293,6 +306,19 @@ void broker_host_send(struct broker *, const char *, size_t);
 #define PIPE_BIG	(256 * 1024)
 void pipe_grow(int);
 void broker_check_exit(struct broker *);
+/* reload.c: read the configuration again and apply what changed; why
+   is "SIGHUP" or "file changed". */
+void broker_reload(struct broker *, const char *why);
+/* Watch the configuration file for changes (serve). */
+void reload_watch(struct broker *);
+void reload_free(struct broker *);
+/* The end of a stopped child's generation, for reload: 1 when reload
+   took care of what comes next. */
+int reload_child_final(struct child *);
+/* A child's lists are gone from what the host sees. */
+void broker_drop_lists(struct broker *, struct child *);
+/* Set up slot idx for server sc (broker_new, reload). */
+void broker_add_child(struct broker *, int idx, struct server_conf *);
 /* Send corral's own request to the host; the creq (taken) gets its id
    and its done callback the answer. Returns the id. */
 int64_t broker_host_request(struct broker *, const char *method,

@@ -101,6 +101,27 @@ catalog_init(struct catalog *c, const char *sep, int nowners,
 	}
 }
 
+int
+catalog_add_owner(struct catalog *c, const char *prefix)
+{
+	struct cat_owner *o;
+
+	c->owners = xrealloc(c->owners, (c->nowners + 1) * sizeof(*c->owners));
+	o = &c->owners[c->nowners];
+	memset(o, 0, sizeof(*o));
+	o->prefix = xstrdup(prefix);
+	map_init(&o->seen);
+	o->seen_ring = xcalloc(SEEN_MAX, sizeof(char *));
+	return c->nowners++;
+}
+
+void
+catalog_set_prefix(struct catalog *c, int owner, const char *prefix)
+{
+	free(c->owners[owner].prefix);
+	c->owners[owner].prefix = xstrdup(prefix);
+}
+
 static void
 clear_merged(struct catalog *c, int k)
 {

@@ -53,6 +53,9 @@ int catalog_name_valid(const char *);
 void catalog_init(struct catalog *, const char *sep, int nowners,
     char *const prefixes[]);
 void catalog_free(struct catalog *);
+/* A new owner (a server added by a reload): its index. */
+int catalog_add_owner(struct catalog *, const char *prefix);
+void catalog_set_prefix(struct catalog *, int owner, const char *prefix);
 /* Replace one child's list of one kind (takes items, may be NULL to
    clear). Returns 1 when the merged list the host sees changed. */
 int catalog_set(struct catalog *, int kind, int owner, cJSON *items);

@@ -863,6 +863,39 @@ parse_common(struct ctx *c, const char *path, const char *alias,
 	return 0;
 }
 
+static int
+strv_same(char *const *a, int na, char *const *b, int nb)
+{
+	int i;
+
+	if (na != nb)
+		return 0;
+	for (i = 0; i < na; i++)
+		if (strcmp(a[i], b[i]) != 0)
+			return 0;
+	return 1;
+}
+
+static int
+str_same(const char *a, const char *b)
+{
+	return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+int
+config_server_same(const struct server_conf *a, const struct server_conf *b)
+{
+	/* The text says what was written; ${env:} and ${file:} values
+	   may differ under the same text. */
+	return str_same(a->fingerprint, b->fingerprint) &&
+	    str_same(a->command, b->command) &&
+	    strv_same(a->argv, a->argc, b->argv, b->argc) &&
+	    strv_same(a->env, a->nenv, b->env, b->nenv) &&
+	    str_same(a->cwd, b->cwd) && str_same(a->url, b->url) &&
+	    strv_same(a->headers, a->nheaders, b->headers, b->nheaders) &&
+	    str_same(a->oauth_client_secret, b->oauth_client_secret);
+}
+
 char *
 config_read_small(const char *path, size_t max, size_t *np)
 {
@@ -1472,6 +1505,7 @@ config_free(struct config *cf)
 	free(cf->otel_headers);
 	free(cf->otel_service);
 	free(cf->path);
+	free(cf->global_fp);
 	free(cf->dir);
 	free(cf);
 }
@@ -1497,6 +1531,7 @@ config_new(const char *dir)
 	cf->nchannels = 3;
 	cf->consent_timeout = 120;
 	cf->dir = dir ? xstrdup(dir) : NULL;
+	cf->global_fp = xstrdup("");
 	return cf;
 }
 
@@ -1618,6 +1653,13 @@ config_parse(const char *text, size_t len, const char *dir,
 	if ((v = cJSON_GetObjectItemCaseSensitive(root, "corral")) &&
 	    parse_corral(&c, v, cf) < 0)
 		goto bad;
+	if (v) {
+		char *fp = cJSON_PrintUnformatted(v);
+
+		free(cf->global_fp);
+		cf->global_fp = xstrdup(fp);
+		cJSON_free(fp);
+	}
 	cJSON_Delete(root);
 	*out = cf;
 	return 0;

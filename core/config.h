@@ -84,6 +84,7 @@ struct config {
 	double consent_timeout;
 	char **consent_cmd;	/* argv of the "command" channel */
 	char sha256[65];	/* of the file's bytes; "" from memory */
+	char *global_fp;	/* canonical text of "corral", or "" */
 	/* Values of ${env:...} substitutions and of configured headers:
 	   never written to the audit log or spans. */
 	char **secrets;
@@ -125,5 +126,8 @@ char *config_default_path(void);
 char *config_read_small(const char *path, size_t max, size_t *np);
 /* A config with one server, for `corral run`: argv is copied. */
 struct config *config_single(const char *alias, char *const argv[]);
+/* Whether two entries would run the same server: the same entry text and
+   the same values substituted into it. */
+int config_server_same(const struct server_conf *, const struct server_conf *);
 
 #endif

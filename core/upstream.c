@@ -587,6 +587,8 @@ child_final(struct child *c)
 		broker_check_exit(b);
 		return;
 	}
+	if (reload_child_final(c))
+		return;
 	if (c->fail_reason && c->conf->remote)
 		logmsg("[%s] stopped because %s", c->conf->alias,
 		    c->fail_reason);

@@ -229,10 +229,10 @@ refuse(struct tun *t, enum verdict v, int code, const char *status,
 	strcat(body, "\n");
 	n = snprintf(head, sizeof(head), "HTTP/1.1 %d %s\r\nContent-Type: "
 	    "text/plain\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n",
-	    code, status, strlen(body) + 7);
+	    code, status, strlen(body) + 8);
 	t->down.off = t->down.len = 0;
 	pbuf_put(&t->down, head, n);
-	pbuf_put(&t->down, "corral ", 7);
+	pbuf_put(&t->down, "corral: ", 8);
 	pbuf_put(&t->down, body, strlen(body));
 	if (t->sfd >= 0) {
 		ev_io_stop(t->eg->loop, &t->srd);
@@ -778,6 +778,7 @@ s_read_cb(struct ev_loop *loop, ev_io *w, int revents)
 		tun_close(t);
 		return;
 	}
+	t->ndown += n;
 	/* The destination is done: once the sandbox has the rest, the
 	   tunnel ends. */
 	if (n == 0)
@@ -801,8 +802,6 @@ c_write_cb(struct ev_loop *loop, ev_io *w, int revents)
 		tun_close(t);
 		return;
 	}
-	if (t->st == T_SPLICE)
-		t->ndown += n;
 	if (t->down.len == 0 && (t->st == T_REPLY || t->s_eof)) {
 		tun_close(t);
 		return;

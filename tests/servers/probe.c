@@ -1072,6 +1072,7 @@ tool_run(const cJSON *id, const cJSON *params, const cJSON *args)
 		dup2(p[1], 1);
 		dup2(p[1], 2);
 		close(p[0]);
+		close(p[1]);
 		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
 		_exit(127);
 	}

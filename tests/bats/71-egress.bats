@@ -100,6 +100,11 @@ hello-egress"
 	jq -s -e 'map(select(.method == "CONNECT")) | length > 0 and
 	    all(.[]; .decision == "allow" and
 	    .bytes_up > 0 and .bytes_down > 0)' <<<"$output" >/dev/null
+	# corral audit stats adds them up per server.
+	run -0 as_mode "$CORRAL" audit stats --json
+	jq -e '.egress | length == 1 and .[0].server == "p" and
+	    .[0].connections == 2 and .[0].allowed == 2 and
+	    .[0].bytes_down > 0' <<<"$output" >/dev/null
 }
 
 @test "an allowed destination works through CONNECT and plain HTTP, each an audit record (root)" {

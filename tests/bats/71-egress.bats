@@ -385,3 +385,13 @@ hello-egress"
 	run -2 --separate-stderr "$CORRAL" run --net full --net x.org -- /bin/true
 	assert_equal "$stderr" 'corral: --net x.org: "full" and a list of hosts exclude each other'
 }
+
+@test "corral doctor notes a listed host that does not resolve, or resolves only to refused addresses" {
+	sbx_dirs "$(user_mode)"
+	egress_config '["nothing.invalid:443","localhost:8080","localhost:8081","127.0.0.1:8081","*.example.org"]'
+	run -0 --separate-stderr as_mode "$CORRAL" doctor -c "$SBX/c.json"
+	assert_line --regexp '^note  server p: network entry "nothing.invalid:443": nothing.invalid does not resolve here \(.*\); the proxy will answer 502$'
+	assert_line 'note  server p: network entry "localhost:8080": localhost resolves only to 127.0.0.1 (loopback), which the proxy refuses unless an entry names that address'
+	refute_line --partial '"localhost:8081"'
+	refute_line --partial 'example.org":'
+}

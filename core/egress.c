@@ -76,6 +76,7 @@ struct egress {
 	int nrules;
 	int lfd;
 	ev_io lw;
+	ev_timer pause;		/* accept paused: out of descriptors */
 	ares_channel ch;
 	int ares_on;
 	ev_io aw[ARES_SLOTS];
@@ -193,12 +194,12 @@ tun_watch(struct tun *t)
 	int splice = t->st == T_SPLICE;
 
 	io_want(loop, &t->crd, t->st == T_HEAD ||
-	    (splice && !t->c_eof && t->up.off + t->up.len < EGRESS_BUF));
+	    (splice && !t->c_eof && t->up.len < EGRESS_BUF));
 	io_want(loop, &t->cwr, t->down.len > 0);
 	if (t->sfd < 0)
 		return;
 	io_want(loop, &t->srd, splice && !t->s_eof &&
-	    t->down.off + t->down.len < EGRESS_BUF);
+	    t->down.len < EGRESS_BUF);
 	io_want(loop, &t->swr, t->st == T_CONNECT || (splice && t->up.len > 0));
 }
 
@@ -221,6 +222,11 @@ refuse(struct tun *t, enum verdict v, int code, const char *status,
 	va_start(ap, fmt);
 	vsnprintf(body, sizeof(body) - 1, fmt, ap);
 	va_end(ap);
+	/* Parts of it came from the sandbox: no control characters on
+	   corral's terminal nor in the log. */
+	for (n = 0; body[n]; n++)
+		if ((unsigned char)body[n] < 0x20 || body[n] == 0x7f)
+			body[n] = '?';
 	free(t->why);
 	t->why = xstrdup(body);
 	t->v = v;
@@ -352,8 +358,9 @@ head_done(struct tun *t, size_t end)
 	line[strcspn(line, "\r\n")] = '\0';
 	if ((sp1 = strchr(line, ' ')) == NULL ||
 	    (sp2 = strchr(sp1 + 1, ' ')) == NULL ||
-	    strncmp(sp2 + 1, "HTTP/1.", 7) != 0 ||
-	    (size_t)(sp1 - line) >= sizeof(t->method)) {
+	    strncmp(sp2 + 1, "HTTP/1.", 7) != 0 || sp1 == line ||
+	    (size_t)(sp1 - line) >= sizeof(t->method) ||
+	    strspn(line, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") != (size_t)(sp1 - line)) {
 		refuse(t, V_DENY, 400, "Bad Request", "cannot read this "
 		    "request line; this proxy takes CONNECT host:port and "
 		    "absolute http:// URIs");
@@ -897,6 +904,16 @@ accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 	(void)revents;
 	for (i = 0; i < 64; i++) {
 		fd = accept4(eg->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0 && (errno == EMFILE || errno == ENFILE ||
+		    errno == ENOBUFS || errno == ENOMEM)) {
+			/* Out of descriptors: pause, rather than spin on a
+			   listener that stays readable. */
+			logmsg("[%s] egress: accept: %s; pausing 1 s",
+			    eg->alias, strerror(errno));
+			ev_io_stop(loop, &eg->lw);
+			ev_timer_start(loop, &eg->pause);
+			return;
+		}
 		if (fd < 0)
 			return;
 		if (eg->ntun >= EGRESS_TUNNELS) {
@@ -928,6 +945,15 @@ accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 	}
 }
 
+static void
+pause_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct egress *eg = w->data;
+
+	(void)revents;
+	ev_io_start(loop, &eg->lw);
+}
+
 struct egress *
 egress_new(struct ev_loop *loop, struct trail *trail, const char *alias,
     const struct sandbox_conf *sb, int lfd)
@@ -943,6 +969,8 @@ egress_new(struct ev_loop *loop, struct trail *trail, const char *alias,
 	ev_io_init(&eg->lw, accept_cb, lfd, EV_READ);
 	eg->lw.data = eg;
 	ev_io_start(loop, &eg->lw);
+	ev_timer_init(&eg->pause, pause_cb, 1, 0);
+	eg->pause.data = eg;
 	return eg;
 }
 
@@ -960,6 +988,7 @@ egress_free(struct egress *eg)
 	if (eg == NULL)
 		return;
 	ev_io_stop(eg->loop, &eg->lw);
+	ev_timer_stop(eg->loop, &eg->pause);
 	close(eg->lfd);
 	while (eg->tuns) {
 		if (eg->tuns->why == NULL && eg->tuns->st == T_SPLICE)

@@ -584,8 +584,8 @@ add_system(struct ctx *c)
 }
 
 /* What a server with a host list is told about the proxy: the names
-   Node (22.21+, 24.5+ with NODE_USE_ENV_PROXY), npm, curl, Python, uv
-   and Go read, in both cases where programs differ. */
+   Node (where it honours NODE_USE_ENV_PROXY), npm, curl, Python, uv and
+   Go read, in both cases where programs differ. */
 static const char *const proxy_env[] = { "HTTP_PROXY", "HTTPS_PROXY",
 	"ALL_PROXY", "http_proxy", "https_proxy", "all_proxy",
 	"npm_config_proxy", "npm_config_https_proxy", NULL };

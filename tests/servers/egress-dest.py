@@ -2,10 +2,12 @@
 """Destinations for the egress tests, on 127.0.0.1, ports printed as
 "http=P flood=P hold=P" on the first line of stdout.
 
-http   GET /hi answers "hello-egress"; any other path 404.
+http   GET /hi answers "hello-egress"; GET /big 16 MiB of
+       random.Random(8).randbytes; any other path 404.
 flood  sends zeros until the peer goes away (a slow reader's source).
 hold   logs "open", then each line it receives; "close" closes it from
        this side ("closed"), EOF from the peer logs "eof". Log: argv[1]."""
+import random
 import socket
 import sys
 import threading
@@ -20,8 +22,17 @@ def log(s):
         LOG.write(s + "\n")
 
 
+BIG = random.Random(8).randbytes(16 << 20)
+
+
 class H(BaseHTTPRequestHandler):
     def do_GET(self):
+        if self.path == "/big":
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(BIG)))
+            self.end_headers()
+            self.wfile.write(BIG)
+            return
         body = b"hello-egress\n" if self.path == "/hi" else b"no\n"
         self.send_response(200 if self.path == "/hi" else 404)
         self.send_header("Content-Length", str(len(body)))

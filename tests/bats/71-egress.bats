@@ -441,3 +441,28 @@ $want  -"
 	[ "$(jq -r 'select(.bytes_down > 16777216) | .method' <<<"$output" |
 	    sort | tr '\n' ' ')" = "CONNECT GET " ]
 }
+
+probe_with_list() {
+	local vars=HTTP_PROXY,HTTPS_PROXY,ALL_PROXY,NO_PROXY,http_proxy,https_proxy
+	vars="$vars,all_proxy,no_proxy,NODE_USE_ENV_PROXY,npm_config_proxy"
+	vars="$vars,npm_config_https_proxy"
+	sbx_dirs "$1"
+	start_listener "corral-egress-$$-$1"
+	egress_config '["example.org"]'
+	run -0 --separate-stderr as_mode "$CORRAL" call -c "$SBX/c.json" \
+	    p__probe env="$vars" uid="$(sbx_uid "$1")" hostname=corral-p \
+	    port="$PORT" abstract="corral-egress-$$-$1" data="$(sbx_data)"
+	refute_output --partial FAIL
+	assert_line "ok no leaked descriptors"
+	assert_line "ok environment allow-list"
+	[ "${#lines[@]}" -gt 100 ]
+}
+
+@test "with a host list every other check of the probe still passes; the listener is not the server's (root)" {
+	[ "$(id -u)" = 0 ] || skip "not root"
+	probe_with_list root
+}
+
+@test "with a host list every other check of the probe still passes; the listener is not the server's (user)" {
+	probe_with_list "$(user_mode)"
+}

@@ -12,7 +12,7 @@ SAN ?=
 V ?=
 Q := $(if $(V),,@)
 
-PKGS := libcjson libseccomp libcurl libcrypto
+PKGS := libcjson libseccomp libcurl libcrypto libcares
 PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
 

@@ -896,31 +896,114 @@ group_cells(struct group *g, char **cell)
 	cell[c++] = xasprintf("%.0f", g->tokens);
 }
 
-/* Print the table: text columns left, numbers right, two spaces apart. */
+/* Print rows x cols cells (and free them): the first ntext columns
+   left-aligned, numbers right, two spaces apart. */
+static void
+print_cells(char **cell, size_t rows, size_t cols, size_t ntext)
+{
+	int *w = xcalloc(cols, sizeof(*w)), len;
+	size_t r, c;
+
+	for (r = 0; r < rows * cols; r++)
+		if ((len = (int)strlen(cell[r])) > w[r % cols])
+			w[r % cols] = len;
+	for (r = 0; r < rows; r++) {
+		for (c = 0; c < cols; c++)
+			printf(c == 0 ? "%-*s" : c < ntext ? "  %-*s" : "  %*s",
+			    w[c], cell[r * cols + c]);
+		putchar('\n');
+	}
+	for (r = 0; r < rows * cols; r++)
+		free(cell[r]);
+	free(cell);
+	free(w);
+}
+
+/* Print the table of calls. */
 static void
 table(struct group **gs, size_t n, struct group *total)
 {
-	size_t rows = n + 2, r, c;
-	char **cell = xcalloc(rows * NCOLS, sizeof(*cell));
-	int w[NCOLS] = { 0 }, len;
+	char **cell = xcalloc((n + 2) * NCOLS, sizeof(*cell));
+	size_t r, c;
 
 	for (c = 0; c < NCOLS; c++)
 		cell[c] = xstrdup(heads[c]);
 	for (r = 0; r < n; r++)
 		group_cells(gs[r], cell + (r + 1) * NCOLS);
 	group_cells(total, cell + (n + 1) * NCOLS);
-	for (r = 0; r < rows * NCOLS; r++)
-		if ((len = (int)strlen(cell[r])) > w[r % NCOLS])
-			w[r % NCOLS] = len;
-	for (r = 0; r < rows; r++) {
-		for (c = 0; c < NCOLS; c++)
-			printf(c == 0 ? "%-*s" : c == 1 ? "  %-*s" : "  %*s",
-			    w[c], cell[r * NCOLS + c]);
-		putchar('\n');
+	print_cells(cell, n + 2, NCOLS, 2);
+}
+
+/* The egress of one server: connections by decision, bytes each way. */
+struct egroup {
+	char *server;
+	long long allowed, denied, errors;
+	double up, down;
+};
+
+static const char *const eheads[] = { "SERVER", "CONNECTIONS", "ALLOWED",
+    "DENIED", "ERRORS", "BYTES_UP", "BYTES_DOWN" };
+#define NECOLS (sizeof(eheads) / sizeof(eheads[0]))
+
+static void
+etally(struct egroup *g, const cJSON *o)
+{
+	const char *d = str(o, "decision");
+
+	if (d && strcmp(d, "allow") == 0)
+		g->allowed++;
+	else if (d && strcmp(d, "error") == 0)
+		g->errors++;
+	else
+		g->denied++;
+	g->up += num(o, "bytes_up", NULL);
+	g->down += num(o, "bytes_down", NULL);
+}
+
+static cJSON *
+egroup_json(const struct egroup *g)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(o, "server", g->server);
+	cJSON_AddNumberToObject(o, "connections",
+	    (double)(g->allowed + g->denied + g->errors));
+	cJSON_AddNumberToObject(o, "allowed", (double)g->allowed);
+	cJSON_AddNumberToObject(o, "denied", (double)g->denied);
+	cJSON_AddNumberToObject(o, "errors", (double)g->errors);
+	cJSON_AddNumberToObject(o, "bytes_up", g->up);
+	cJSON_AddNumberToObject(o, "bytes_down", g->down);
+	return o;
+}
+
+static int
+cmp_egroup(const void *a, const void *b)
+{
+	return strcmp((*(struct egroup *const *)a)->server,
+	    (*(struct egroup *const *)b)->server);
+}
+
+/* Print the table of egress per server. */
+static void
+etable(struct egroup **gs, size_t n)
+{
+	char **cell = xcalloc((n + 1) * NECOLS, sizeof(*cell)), **row;
+	size_t r, c;
+
+	for (c = 0; c < NECOLS; c++)
+		cell[c] = xstrdup(eheads[c]);
+	for (r = 0; r < n; r++) {
+		row = cell + (r + 1) * NECOLS;
+		row[0] = clean(gs[r]->server);
+		row[1] = xasprintf("%lld", gs[r]->allowed + gs[r]->denied +
+		    gs[r]->errors);
+		row[2] = xasprintf("%lld", gs[r]->allowed);
+		row[3] = xasprintf("%lld", gs[r]->denied);
+		row[4] = xasprintf("%lld", gs[r]->errors);
+		row[5] = xasprintf("%.0f", gs[r]->up);
+		row[6] = xasprintf("%.0f", gs[r]->down);
 	}
-	for (r = 0; r < rows * NCOLS; r++)
-		free(cell[r]);
-	free(cell);
+	print_cells(cell, n + 1, NECOLS, 1);
 }
 
 /* "30s", "15m", "2h", "7d" in seconds; -1 when it is none of those. */
@@ -968,11 +1051,27 @@ ts_secs(const char *ts)
 /* What stats adds up. */
 struct sums {
 	struct map groups;	/* "server\0tool" -> struct group */
+	struct map egress;	/* server -> struct egroup */
 	struct group total;
 	long long unreadable;
 	int since_set;
 	double since;		/* seconds since the epoch */
 };
+
+/* Add up one egress record. */
+static void
+sum_egress(struct sums *m, const cJSON *rec)
+{
+	const char *server = str(rec, "server") ? str(rec, "server") : "-";
+	struct egroup *g;
+
+	if ((g = map_get(&m->egress, server, strlen(server))) == NULL) {
+		g = xcalloc(1, sizeof(*g));
+		g->server = xstrdup(server);
+		map_put(&m->egress, server, strlen(server), g);
+	}
+	etally(g, rec);
+}
 
 /* Add up one line (n bytes, no newline). */
 static void
@@ -1008,6 +1107,9 @@ sum_line(struct sums *m, const char *l, size_t n)
 		free(key);
 		tally(g, rec);
 		tally(&m->total, rec);
+	} else if (strcmp(ev, "egress") == 0 &&
+	    (!m->since_set || t >= m->since)) {
+		sum_egress(m, rec);
 	}
 	cJSON_Delete(rec);
 }
@@ -1044,14 +1146,18 @@ static void
 sums_print(struct sums *m, int json)
 {
 	struct group **gs = xcalloc(m->groups.count, sizeof(*gs));
+	struct egroup **es = xcalloc(m->egress.count + 1, sizeof(*es));
 	struct map_ent *e;
-	size_t ng = 0, i;
+	size_t ng = 0, ne = 0, i;
 	cJSON *out, *arr;
 	char *s;
 
 	for (e = map_first(&m->groups, &i); e; e = map_next(&m->groups, &i, e))
 		gs[ng++] = e->val;
 	qsort(gs, ng, sizeof(*gs), cmp_group);
+	for (e = map_first(&m->egress, &i); e; e = map_next(&m->egress, &i, e))
+		es[ne++] = e->val;
+	qsort(es, ne, sizeof(*es), cmp_egroup);
 	m->total.server = xstrdup("TOTAL");
 	m->total.tool = xstrdup("");
 	if (json) {
@@ -1060,6 +1166,9 @@ sums_print(struct sums *m, int json)
 		for (i = 0; i < ng; i++)
 			cJSON_AddItemToArray(arr, group_json(gs[i], 1));
 		cJSON_AddItemToObject(out, "total", group_json(&m->total, 0));
+		arr = cJSON_AddArrayToObject(out, "egress");
+		for (i = 0; i < ne; i++)
+			cJSON_AddItemToArray(arr, egroup_json(es[i]));
 		cJSON_AddNumberToObject(out, "unreadable",
 		    (double)m->unreadable);
 		if ((s = cJSON_PrintUnformatted(out)) == NULL)
@@ -1067,13 +1176,23 @@ sums_print(struct sums *m, int json)
 		printf("%s\n", s);
 		cJSON_free(s);
 		cJSON_Delete(out);
-	} else
+	} else {
 		table(gs, ng, &m->total);
+		if (ne > 0) {
+			putchar('\n');
+			etable(es, ne);
+		}
+	}
 	for (i = 0; i < ng; i++) {
 		group_free(gs[i]);
 		free(gs[i]);
 	}
 	free(gs);
+	for (i = 0; i < ne; i++) {
+		free(es[i]->server);
+		free(es[i]);
+	}
+	free(es);
 	group_free(&m->total);
 }
 
@@ -1107,6 +1226,7 @@ stats(const struct aopts *o)
 	}
 	files = log_files(live, &nfiles);
 	map_init(&m.groups);
+	map_init(&m.egress);
 	for (i = 0; i < nfiles; i++)
 		r |= sum_file(&m, files[i]);
 	if (m.unreadable)
@@ -1114,6 +1234,7 @@ stats(const struct aopts *o)
 		    m.unreadable == 1 ? "" : "s");
 	sums_print(&m, o->json);
 	map_free(&m.groups);
+	map_free(&m.egress);
 	files_free(files, nfiles);
 	free(live);
 	return r;

@@ -2,6 +2,12 @@
    start (a remote one: be reached and initialize, with its OAuth state)? Tries what the sandbox needs (a real trial sandbox included),
    then checks the config and each server, and names the fix for every
    problem. Exit 0 when every enabled server can start, 1 otherwise. */
+#include <sys/socket.h>
+
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <netinet/in.h>
+
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -15,6 +21,7 @@
 
 #include "cmd/cmd.h"
 #include "core/buf.h"
+#include "core/netaddr.h"
 #include "core/oauth.h"
 #include "core/util.h"
 #include "sandbox/sandbox.h"
@@ -308,13 +315,61 @@ check_legacy(const struct server_conf *s)
 	return r;
 }
 
+/* What a named entry of a host list resolves to here: a note when it
+   does not resolve, or only to addresses the proxy refuses (not public,
+   and not named by an entry of the list). Wildcards and addresses are
+   not looked up. */
+static void
+check_host(const char *alias, const struct sandbox_conf *sb,
+    const struct net_rule *r)
+{
+	struct addrinfo h, *res, *a;
+	char ip[INET6_ADDRSTRLEN] = "";
+	const char *cls = NULL;
+	const void *bytes;
+	int e, public = 0;
+
+	if (r->wild || r->family)
+		return;
+	memset(&h, 0, sizeof(h));
+	h.ai_family = AF_UNSPEC;
+	h.ai_socktype = SOCK_STREAM;
+	if ((e = getaddrinfo(r->host, NULL, &h, &res)) != 0) {
+		printf("note  server %s: network entry \"%s\": %s does not "
+		    "resolve here (%s); the proxy will answer 502\n", alias,
+		    r->text, r->host, gai_strerror(e));
+		return;
+	}
+	for (a = res; a; a = a->ai_next) {
+		if (a->ai_family == AF_INET)
+			bytes = &((struct sockaddr_in *)a->ai_addr)->sin_addr;
+		else if (a->ai_family == AF_INET6)
+			bytes = &((struct sockaddr_in6 *)a->ai_addr)->sin6_addr;
+		else
+			continue;
+		if (netaddr_special(a->ai_family, bytes) == NULL ||
+		    netaddr_match_addr(sb->net, sb->nnet, a->ai_family, bytes,
+		    r->port ? r->port : 443) >= 0)
+			public = 1;
+		else if (cls == NULL) {
+			cls = netaddr_special(a->ai_family, bytes);
+			inet_ntop(a->ai_family, bytes, ip, sizeof(ip));
+		}
+	}
+	freeaddrinfo(res);
+	if (!public && cls)
+		printf("note  server %s: network entry \"%s\": %s resolves "
+		    "only to %s (%s), which the proxy refuses unless an entry "
+		    "names that address\n", alias, r->text, r->host, ip, cls);
+}
+
 /* Check one server: its command, its grants and HOME, the machine. */
 static int
 check_server(const struct server_conf *s, int ns_ok, int ll_ok)
 {
 	struct sandbox_spec sp;
 	char *path, *why = NULL, *dep, *line, *nl;
-	int r;
+	int r, i;
 
 	if (s->disabled) {
 		printf("ok    server %s: disabled, not started\n", s->alias);
@@ -354,6 +409,8 @@ check_server(const struct server_conf *s, int ns_ok, int ll_ok)
 		}
 		free(dep);
 	}
+	for (i = 0; !s->sandbox.net_full && i < s->sandbox.nnet; i++)
+		check_host(s->alias, &s->sandbox, &s->sandbox.net[i]);
 	free(why);
 	free(path);
 	return r;

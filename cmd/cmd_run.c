@@ -18,7 +18,8 @@
 static int
 usage(void)
 {
-	fprintf(stderr, "usage: corral run [--net none|full] [--ro path]... "
+	fprintf(stderr, "usage: corral run [--net none|full|host[:port]]... "
+	    "[--ro path]... "
 	    "[--rw path]... [--env name[=value]]... [--home private|ephemeral] "
 	    "[--name alias] -- command [arg ...]\n");
 	return 2;
@@ -56,6 +57,35 @@ grant(const char *opt, const char *path)
 	}
 	free(rh);
 	return rp;
+}
+
+/* --net none, full, or one more allowed host[:port]; -1 after a
+   message. */
+static int
+net_opt(struct sandbox_conf *sb, const char *arg)
+{
+	char *err = NULL;
+
+	if (strcmp(arg, "none") == 0 || strcmp(arg, "full") == 0) {
+		if (sb->nnet > 0)
+			goto mixed;
+		sb->net_full = arg[0] == 'f';
+		return 0;
+	}
+	if (sb->net_full)
+		goto mixed;
+	sb->net = xrealloc(sb->net, (sb->nnet + 1) * sizeof(*sb->net));
+	if (netaddr_rule_parse(arg, &sb->net[sb->nnet], &err) < 0) {
+		logmsg("--net %s", err);
+		free(err);
+		return -1;
+	}
+	sb->nnet++;
+	return 0;
+mixed:
+	logmsg("--net %s: \"full\" and a list of hosts exclude each "
+	    "other", arg);
+	return -1;
 }
 
 /* Launchers whose first plain argument names the real server. */
@@ -144,12 +174,8 @@ cmd_run(int argc, char **argv)
 	while ((ch = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'n':
-			if (strcmp(optarg, "none") == 0)
-				sb.net_full = 0;
-			else if (strcmp(optarg, "full") == 0)
-				sb.net_full = 1;
-			else
-				goto usage;
+			if (net_opt(&sb, optarg) < 0)
+				goto out;
 			break;
 		case 'r':
 		case 'w':
@@ -228,6 +254,7 @@ out:
 		free(sb.rw[i]);
 	free(sb.ro);
 	free(sb.rw);
+	config_net_free(&sb);
 	for (i = 0; i < nenv; i++)
 		free(env[i]);
 	free(env);

@@ -17,7 +17,8 @@ static const struct {
 	{ "tools", cmd_tools, "tools [-c file] [--json]" },
 	{ "call", cmd_call,
 	    "call [-c file] [--json] name [json | key=value ...]" },
-	{ "run", cmd_run, "run [--net none|full] [--ro path]... [--rw path]... "
+	{ "run", cmd_run, "run [--net none|full|host[:port]]... [--ro path]... "
+	    "[--rw path]... "
 	    "[--env name[=value]]... [--home private|ephemeral] [--name alias] "
 	    "-- command [arg ...]" },
 	{ "doctor", cmd_doctor, "doctor [-c file]" },

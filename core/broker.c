@@ -703,7 +703,8 @@ sandbox_summary(const struct sandbox_conf *sb, char *out, size_t n)
 		snprintf(out, n, "none");
 	else
 		snprintf(out, n, "%s net=%s ro=%d rw=%d home=%s seccomp=%s",
-		    sandbox_backend(), sb->net_full ? "full" : "none", sb->nro,
+		    sandbox_backend(), sb->net_full ? "full" :
+		    sb->nnet ? "list" : "none", sb->nro,
 		    sb->nrw, sb->home_ephemeral ? "ephemeral" : "private",
 		    sb->seccomp_off ? "off" : "on");
 	return out;

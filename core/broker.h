@@ -45,6 +45,7 @@ enum child_state {
 };
 
 struct broker;
+struct egress;
 struct hreq;
 
 /* A request corral sent to a child. */
@@ -85,6 +86,8 @@ struct child {
 	int skipping;		/* dropping an oversized line */
 	int pipe_grown;		/* stdout pipe enlarged (pipe_grow) */
 	struct remote *remote;	/* a remote server (conf->remote) */
+	struct egress *egress;	/* its proxy, while a sandbox with a
+				   host list runs */
 	int inpipe_grown;	/* stdin pipe enlarged */
 	char skip_head[256];
 	size_t skip_headlen;

@@ -20,6 +20,7 @@
 #include "core/buf.h"
 #include "core/canon.h"
 #include "core/config.h"
+#include "core/netaddr.h"
 #include "core/json.h"
 #include "core/util.h"
 
@@ -470,6 +471,40 @@ parse_grants(struct ctx *c, const char *path, const cJSON *j,
 	return 0;
 }
 
+/* "network": [HOST[:PORT], ...]: the hosts egress may reach. */
+static int
+parse_net_list(struct ctx *c, const char *path, const cJSON *v,
+    struct sandbox_conf *sb)
+{
+	char **text = NULL, *err = NULL, ep[540];
+	int n = 0, i, r = 0;
+
+	if (str_array(c, path, v, &text, &n, 0) < 0) {
+		r = -1;
+		goto out;
+	}
+	if (n == 0) {
+		r = errat(c, path, "an empty list lets nothing through; "
+		    "use \"none\"");
+		goto out;
+	}
+	sb->net = xcalloc(n, sizeof(*sb->net));
+	for (i = 0; i < n && r == 0; i++) {
+		snprintf(ep, sizeof(ep), "%s[%d]", path, i);
+		if (netaddr_rule_parse(text[i], &sb->net[sb->nnet], &err) < 0)
+			r = errat(c, ep, "%s", err);
+		else
+			sb->nnet++;
+		free(err);
+		err = NULL;
+	}
+out:
+	for (i = 0; text && text[i]; i++)
+		free(text[i]);
+	free(text);
+	return r;
+}
+
 static int
 parse_sandbox(struct ctx *c, const char *path, const cJSON *j,
     struct sandbox_conf *sb)
@@ -493,12 +528,12 @@ parse_sandbox(struct ctx *c, const char *path, const cJSON *j,
 	}
 	if ((v = cJSON_GetObjectItemCaseSensitive(j, "network"))) {
 		snprintf(p, sizeof(p), "%s.network", path);
-		if (cJSON_IsArray(v))
-			return errat(c, p, "allow-lists of hosts are not "
-			    "supported by this version of corral; use \"none\" "
-			    "or \"full\"");
-		if (get_word(c, p, v, nets, &sb->net_full) < 0)
+		if (cJSON_IsArray(v)) {
+			if (parse_net_list(c, p, v, sb) < 0)
+				return -1;
+		} else if (get_word(c, p, v, nets, &sb->net_full) < 0) {
 			return -1;
+		}
 	}
 	if ((v = cJSON_GetObjectItemCaseSensitive(j, "home"))) {
 		snprintf(p, sizeof(p), "%s.home", path);
@@ -514,6 +549,11 @@ parse_sandbox(struct ctx *c, const char *path, const cJSON *j,
 		snprintf(p, sizeof(p), "%s.fallback", path);
 		if (get_word(c, p, v, falls, &sb->fallback_landlock) < 0)
 			return -1;
+	}
+	if (sb->nnet > 0 && sb->profile_none) {
+		snprintf(p, sizeof(p), "%s.network", path);
+		return errat(c, p, "a list of hosts needs the sandbox; with "
+		    "profile \"none\" the server already reaches everything");
 	}
 	if (parse_grants(c, path, j, "ro", &sb->ro, &sb->nro) < 0 ||
 	    parse_grants(c, path, j, "rw", &sb->rw, &sb->nrw) < 0)
@@ -1462,6 +1502,7 @@ server_conf_clear(struct server_conf *s)
 	for (i = 0; s->sandbox.rw && s->sandbox.rw[i]; i++)
 		free(s->sandbox.rw[i]);
 	free(s->sandbox.rw);
+	config_net_free(&s->sandbox);
 	free(s->fingerprint);
 	free(s->url);
 	for (i = 0; i < s->nheaders; i++) {
@@ -1475,6 +1516,18 @@ server_conf_clear(struct server_conf *s)
 		    strlen(s->oauth_client_secret));
 	free(s->oauth_client_secret);
 	free(s->oauth_scopes);
+}
+
+void
+config_net_free(struct sandbox_conf *sb)
+{
+	int i;
+
+	for (i = 0; i < sb->nnet; i++)
+		netaddr_rule_free(&sb->net[i]);
+	free(sb->net);
+	sb->net = NULL;
+	sb->nnet = 0;
 }
 
 void

@@ -4,12 +4,16 @@
 
 #include <stddef.h>
 
+#include "core/netaddr.h"
 #include "core/policy.h"
 
 /* Sandbox knobs of one server; zero values are the strict defaults. */
 struct sandbox_conf {
 	int profile_none;	/* "profile": "none" */
 	int net_full;		/* "network": "full" */
+	struct net_rule *net;	/* "network": [hosts]: egress through
+				   corral's filtering proxy */
+	int nnet;
 	char **ro;		/* extra read-only paths, as configured */
 	int nro;
 	char **rw;		/* extra writable paths */
@@ -119,6 +123,8 @@ int config_parse(const char *text, size_t len, const char *dir,
    owned by another user. As config_parse. */
 int config_load(const char *path, struct config **out, char **err);
 void config_free(struct config *);
+/* Free a sandbox's host list (config_free does it for a config). */
+void config_net_free(struct sandbox_conf *);
 /* $XDG_CONFIG_HOME/corral/config.json (or ~/.config/...); caller owns. */
 char *config_default_path(void);
 /* A file's bytes, NUL-terminated, at most max of them; caller frees.

@@ -15,6 +15,11 @@
    child_exit	server, pid, status N | signal "KILL", stderr [tail]
    spawn_error	server, error (the command was not found, or a sandbox
 		step failed: "sandbox: ALIAS: step: reason")
+   egress	one connection to a sandbox's egress proxy, at its end:
+		server, method, host, port, address, decision ("allow" |
+		"deny" | "error"), rule (the list entry that matched the
+		host), reason (refusal, error, "idle", "server stopped"),
+		bytes_up, bytes_down, duration_ms (core/egress.c)
    call		one tools/call from the host:
 		session, id (the host's id as JSON text), server, tool (the
 		child's own name), name (as the host saw it), decision

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "core/broker.h"
+#include "core/egress.h"
 #include "core/remote.h"
 #include "core/errlog.h"
 #include "core/jsonrpc.h"
@@ -512,6 +513,9 @@ child_exit_cb(struct ev_loop *loop, ev_child *w, int revents)
 	ev_child_stop(loop, w);
 	c->running = 0;
 	sandbox_reaped(&c->proc);
+	/* The sandbox is gone: so is everything its proxy carried. */
+	egress_free(c->egress);
+	c->egress = NULL;
 	describe_status(c, w->rstatus);
 	/* Take what it wrote before it died; the pipes may be held open by
 	   its own children, so do not wait for EOF. */
@@ -729,6 +733,10 @@ child_spawn(struct child *c)
 			broker_audit_spawn_failed(b, c, err);
 		} else {
 			broker_audit_spawn(b, c);
+			if (c->proc.proxy >= 0)
+				c->egress = egress_new(b->loop, b->trail,
+				    c->conf->alias, &c->conf->sandbox,
+				    c->proc.proxy);
 		}
 	}
 	free(path);
@@ -769,6 +777,8 @@ child_free(struct child *c)
 	int i;
 
 	remote_free(c);
+	egress_free(c->egress);
+	c->egress = NULL;
 	buf_free(&c->inq);
 	buf_free(&c->outb);
 	buf_free(&c->errb);

@@ -20,6 +20,7 @@
 #include <sys/wait.h>
 
 #include <net/if.h>
+#include <netinet/in.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -41,6 +42,9 @@
 /* Child: the read end of the sync pipe; the parent holds the write end
    until the spawn is over, so EOF or a hang-up means corral is gone. */
 static int sync_rd = -1;
+/* Child: our end of the channel that carries the proxy listener to
+   corral, or -1 without a host list. */
+static int proxy_wr = -1;
 /* Init: the server's pid, for the signal forwarder. */
 static volatile pid_t server_pid;
 
@@ -53,7 +57,7 @@ static volatile pid_t server_pid;
 static void
 step_fds(int fds[6])
 {
-	int want[3] = { fds[0], fds[3], fds[5] }, i, lo, hi;
+	int want[3] = { fds[0], fds[3], fds[5] }, keep[3], i, j, t, from;
 
 	for (i = 0; i < 3; i++)
 		if (want[i] < 3 &&
@@ -62,11 +66,26 @@ step_fds(int fds[6])
 	for (i = 0; i < 3; i++)
 		if (dup2(want[i], i) < 0)
 			sb_fail("dup2");
-	lo = sb_errfd < sync_rd ? sb_errfd : sync_rd;
-	hi = sb_errfd < sync_rd ? sync_rd : sb_errfd;
-	if ((lo > 3 && close_range(3, lo - 1, 0) < 0) ||
-	    (hi > lo + 1 && close_range(lo + 1, hi - 1, 0) < 0) ||
-	    close_range(hi + 1, ~0U, 0) < 0)
+	/* Keep the error pipe, the sync pipe and the proxy channel (-1
+	   when there is none), in ascending order. */
+	keep[0] = sb_errfd;
+	keep[1] = sync_rd;
+	keep[2] = proxy_wr;
+	for (i = 0; i < 3; i++)
+		for (j = i + 1; j < 3; j++)
+			if (keep[j] < keep[i]) {
+				t = keep[i];
+				keep[i] = keep[j];
+				keep[j] = t;
+			}
+	for (from = 3, i = 0; i < 3; i++) {
+		if (keep[i] < from)
+			continue;
+		if (keep[i] > from && close_range(from, keep[i] - 1, 0) < 0)
+			sb_fail("close_range");
+		from = keep[i] + 1;
+	}
+	if (close_range(from, ~0U, 0) < 0)
 		sb_fail("close_range");
 }
 
@@ -446,6 +465,66 @@ step_lo(const struct sb_plan *p)
 	close(s);
 }
 
+/* A one-byte message with room for one descriptor: the proxy channel's
+   only message. */
+union fdmsg {
+	struct cmsghdr h;
+	char b[CMSG_SPACE(sizeof(int))];
+};
+
+static void
+fdmsg_init(struct msghdr *msg, struct iovec *iov, char *c, union fdmsg *u)
+{
+	memset(msg, 0, sizeof(*msg));
+	memset(u, 0, sizeof(*u));
+	iov->iov_base = c;
+	iov->iov_len = 1;
+	msg->msg_iov = iov;
+	msg->msg_iovlen = 1;
+	msg->msg_control = u->b;
+	msg->msg_controllen = sizeof(u->b);
+}
+
+/* With a host list: the proxy's listening socket, made here because
+   only here is this namespace's 127.0.0.1; after lo is up (a bind on a
+   down lo still works, but nothing could connect), before the server
+   runs. corral gets it over the channel and accepts on its loop; our
+   copy goes, so the server never holds it. */
+static void
+step_proxy(const struct sb_plan *p)
+{
+	struct sockaddr_in sin;
+	union fdmsg u;
+	struct msghdr msg;
+	struct iovec iov;
+	int s, one = 1;
+	char c = 'p';
+
+	if (!p->egress)
+		return;
+	if ((s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+		sb_fail("proxy socket");
+	setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons(SB_PROXY_PORT);
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (bind(s, (struct sockaddr *)&sin, sizeof(sin)) < 0)
+		sb_fail("proxy bind 127.0.0.1");
+	if (listen(s, 128) < 0)
+		sb_fail("proxy listen");
+	fdmsg_init(&msg, &iov, &c, &u);
+	CMSG_FIRSTHDR(&msg)->cmsg_level = SOL_SOCKET;
+	CMSG_FIRSTHDR(&msg)->cmsg_type = SCM_RIGHTS;
+	CMSG_FIRSTHDR(&msg)->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(CMSG_FIRSTHDR(&msg)), &s, sizeof(int));
+	if (sendmsg(proxy_wr, &msg, MSG_NOSIGNAL) != 1)
+		sb_fail("proxy hand-over");
+	close(s);
+	close(proxy_wr);
+	proxy_wr = -1;
+}
+
 static void
 forward(int sig)
 {
@@ -532,6 +611,7 @@ child(struct sb_plan *p, int fds[6])
 	step_detach();
 	step_hostname(p);
 	step_lo(p);
+	step_proxy(p);
 	run_init(p);
 }
 
@@ -582,13 +662,39 @@ write_maps(const struct sb_plan *p, pid_t pid, struct sb_report *rep)
 	return 0;
 }
 
+/* The proxy listener the child sent before its server's execve: it is
+   queued on the channel by now. Returns the descriptor or -1. */
+static int
+recv_proxy(int ch)
+{
+	union fdmsg u;
+	struct cmsghdr *cm;
+	struct msghdr msg;
+	struct iovec iov;
+	int fd = -1;
+	char c;
+
+	fdmsg_init(&msg, &iov, &c, &u);
+	if (recvmsg(ch, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC) != 1)
+		return -1;
+	cm = CMSG_FIRSTHDR(&msg);
+	if (cm && cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS &&
+	    cm->cmsg_len == CMSG_LEN(sizeof(int)))
+		memcpy(&fd, CMSG_DATA(cm), sizeof(int));
+	if (fd >= 0 && fd_nonblock(fd) < 0) {
+		close(fd);
+		fd = -1;
+	}
+	return fd;
+}
+
 int
 sb_ns_spawn(struct sb_plan *p, int fds[6], struct sandbox_proc *pr,
     struct sb_report *rep)
 {
 	int flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID |
 	    CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWCGROUP;
-	int ep[2] = { -1, -1 }, sp[2] = { -1, -1 }, st;
+	int ep[2] = { -1, -1 }, sp[2] = { -1, -1 }, xp[2] = { -1, -1 }, st;
 	sigset_t all, old;
 	ssize_t n;
 	pid_t pid;
@@ -596,7 +702,9 @@ sb_ns_spawn(struct sb_plan *p, int fds[6], struct sandbox_proc *pr,
 	memset(rep, 0, sizeof(*rep));
 	if (p->netns)
 		flags |= CLONE_NEWNET;
-	if (pipe2(ep, O_CLOEXEC) < 0 || pipe2(sp, O_CLOEXEC) < 0) {
+	if (pipe2(ep, O_CLOEXEC) < 0 || pipe2(sp, O_CLOEXEC) < 0 ||
+	    (p->egress && socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0,
+	    xp) < 0)) {
 		rep->err = errno;
 		snprintf(rep->step, sizeof(rep->step), "pipe");
 		goto fail;
@@ -609,6 +717,7 @@ sb_ns_spawn(struct sb_plan *p, int fds[6], struct sandbox_proc *pr,
 	if (pid == 0) {
 		sb_errfd = ep[1];
 		sync_rd = sp[0];
+		proxy_wr = xp[1];
 		child(p, fds);
 	}
 	sigprocmask(SIG_SETMASK, &old, NULL);
@@ -621,6 +730,10 @@ sb_ns_spawn(struct sb_plan *p, int fds[6], struct sandbox_proc *pr,
 	close(ep[1]);
 	close(sp[0]);
 	ep[1] = sp[0] = -1;
+	if (xp[1] >= 0) {
+		close(xp[1]);
+		xp[1] = -1;
+	}
 	if (write_maps(p, pid, rep) < 0) {
 		rep->err = errno;
 		kill(pid, SIGKILL);
@@ -651,10 +764,25 @@ sb_ns_spawn(struct sb_plan *p, int fds[6], struct sandbox_proc *pr,
 	}
 	close(ep[0]);
 	close(sp[1]);
+	ep[0] = sp[1] = -1;
 	pr->pid = pid;
 	pr->group = 0;
+	if (p->egress && (pr->proxy = recv_proxy(xp[0])) < 0) {
+		rep->err = EPROTO;
+		snprintf(rep->step, sizeof(rep->step), "proxy hand-over");
+		kill(pid, SIGKILL);
+		while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+			;
+		goto fail;
+	}
+	if (xp[0] >= 0)
+		close(xp[0]);
 	return 0;
 fail:
+	if (xp[0] >= 0)
+		close(xp[0]);
+	if (xp[1] >= 0)
+		close(xp[1]);
 	if (ep[0] >= 0)
 		close(ep[0]);
 	if (ep[1] >= 0)

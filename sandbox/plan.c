@@ -571,31 +571,62 @@ add_system(struct ctx *c)
 	    cf->tmp > 0 ? (size_t)cf->tmp : 1UL << 30, 01777);
 }
 
+/* What a server with a host list is told about the proxy: the names
+   Node (where it honours NODE_USE_ENV_PROXY), npm, curl, Python, uv and
+   Go read, in both cases where programs differ. */
+static const char *const proxy_env[] = { "HTTP_PROXY", "HTTPS_PROXY",
+	"ALL_PROXY", "http_proxy", "https_proxy", "all_proxy",
+	"npm_config_proxy", "npm_config_https_proxy", NULL };
+static const char *const proxy_env_fixed[] = { "NO_PROXY=", "no_proxy=",
+	"NODE_USE_ENV_PROXY=1", NULL };
+
+/* Is e (NAME=value) one of the variables we set ourselves? */
+static int
+ours_env(const struct sb_plan *p, const char *e)
+{
+	static const char *const ours[] = { "HOME", "USER", "TERM", "TMPDIR",
+	    NULL };
+	size_t n = strcspn(e, "=");
+	int k;
+
+	for (k = 0; ours[k]; k++)
+		if (strlen(ours[k]) == n && strncmp(e, ours[k], n) == 0)
+			return 1;
+	for (k = 0; p->egress && proxy_env[k]; k++)
+		if (strlen(proxy_env[k]) == n && strncmp(e, proxy_env[k], n) == 0)
+			return 1;
+	for (k = 0; p->egress && proxy_env_fixed[k]; k++)
+		if (strcspn(proxy_env_fixed[k], "=") == n &&
+		    strncmp(e, proxy_env_fixed[k], n) == 0)
+			return 1;
+	return 0;
+}
+
 /* The environment: the allow-listed one corral built, with HOME, USER,
-   TERM and TMPDIR set to what holds inside. */
+   TERM and TMPDIR set to what holds inside, and with a host list the
+   proxy's address. */
 static void
 add_env(struct ctx *c, const char *user, const char *tmpdir)
 {
-	static const char *const ours[] = { "HOME=", "USER=", "TERM=",
-	    "TMPDIR=", NULL };
 	char *const *e = c->sp->envp;
 	struct sb_plan *p = c->p;
 	int n = 0, i, k;
 
 	for (i = 0; e && e[i]; i++)
 		;
-	p->envp = xcalloc(i + 5, sizeof(char *));
-	for (i = 0; e && e[i]; i++) {
-		for (k = 0; ours[k]; k++)
-			if (strncmp(e[i], ours[k], strlen(ours[k])) == 0)
-				break;
-		if (ours[k] == NULL)
+	p->envp = xcalloc(i + 16, sizeof(char *));
+	for (i = 0; e && e[i]; i++)
+		if (!ours_env(p, e[i]))
 			p->envp[n++] = xstrdup(e[i]);
-	}
 	p->envp[n++] = xasprintf("HOME=%s", p->home);
 	p->envp[n++] = xasprintf("USER=%s", user);
 	p->envp[n++] = xstrdup("TERM=dumb");
 	p->envp[n++] = xasprintf("TMPDIR=%s", tmpdir);
+	for (k = 0; p->egress && proxy_env[k]; k++)
+		p->envp[n++] = xasprintf("%s=http://127.0.0.1:%d",
+		    proxy_env[k], SB_PROXY_PORT);
+	for (k = 0; p->egress && proxy_env_fixed[k]; k++)
+		p->envp[n++] = xstrdup(proxy_env_fixed[k]);
 	p->envp[n] = NULL;
 }
 
@@ -754,6 +785,13 @@ sb_plan_build(const struct sandbox_spec *sp, int degraded, struct sb_plan *p,
 	p->uid = p->root ? SB_NOBODY : geteuid();
 	p->gid = p->root ? SB_NOBODY : getegid();
 	p->netns = !p->conf->net_full;
+	p->egress = p->conf->nnet > 0 && !p->conf->net_full;
+	if (p->egress && degraded) {
+		*err = xasprintf("network: a list of hosts needs the network "
+		    "namespace, which this machine cannot give (see corral "
+		    "doctor)");
+		goto out;
+	}
 	p->argv = sp->argv;
 	sb_limits_init(p->lim, p->conf);
 	c.home = h && h[0] == '/' ? realpath(h, NULL) : NULL;

@@ -22,6 +22,10 @@ struct sandbox_proc {
 	int err;		/* child's stderr (we read) */
 	int group;		/* set by sandbox_spawn: pid leads a process
 				   group (no pid namespace) */
+	int proxy;		/* a host list: the egress proxy's listening
+				   socket (in the sandbox's network
+				   namespace, non-blocking; caller owns);
+				   else -1 */
 };
 
 /* Start a child with pipes on its stdin, stdout and stderr, close-on-exec

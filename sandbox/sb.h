@@ -13,6 +13,10 @@
 /* The outside uid/gid the sandbox runs as when corral is root. */
 #define SB_NOBODY 65534
 
+/* Where the egress proxy listens inside a sandbox's own network
+   namespace (127.0.0.1); nothing else shares that namespace. */
+#define SB_PROXY_PORT 3128
+
 /* One mount-plan entry, applied in order inside the new root. */
 enum sb_kind {
 	SB_BIND,	/* src (host) bound at dst */
@@ -60,6 +64,8 @@ struct sb_plan {
 	uid_t uid;		/* outside ids mapped into the sandbox */
 	gid_t gid;
 	int netns;		/* own network namespace */
+	int egress;		/* a host list: the proxy listener is made
+				   inside and handed to corral */
 	int degraded;		/* no namespaces: Landlock carries it */
 	struct sb_mount *m;
 	int nm;

@@ -401,6 +401,7 @@ sandbox_spawn(const struct sandbox_spec *sp, struct sandbox_proc *pr,
 	int fds[6] = { -1, -1, -1, -1, -1, -1 }, i, r;
 
 	*err = NULL;
+	pr->proxy = -1;
 	if (pipe2(fds, O_CLOEXEC) < 0 || pipe2(fds + 2, O_CLOEXEC) < 0 ||
 	    pipe2(fds + 4, O_CLOEXEC) < 0) {
 		*err = xasprintf("pipe: %s", strerror(errno));
@@ -466,6 +467,23 @@ line(char **s, const char *fmt, ...)
 	*s = n;
 }
 
+/* "network limited to: a, b (through corral's proxy)". */
+static void
+net_line(char **s, const struct sandbox_conf *c)
+{
+	char *l = xstrdup(""), *n;
+	int i;
+
+	for (i = 0; i < c->nnet; i++) {
+		n = xasprintf("%s%s%s", l, i ? ", " : "", c->net[i].text);
+		free(l);
+		l = n;
+	}
+	line(s, "network limited to: %s (through corral's proxy; "
+	    "programs that ignore HTTP_PROXY get no network)", l);
+	free(l);
+}
+
 char *
 sandbox_departures(const struct sandbox_conf *c)
 {
@@ -478,6 +496,8 @@ sandbox_departures(const struct sandbox_conf *c)
 	if (c->net_full)
 		line(&s, "network \"full\": it can reach the network, "
 		    "including services on this machine");
+	else if (c->nnet > 0)
+		net_line(&s, c);
 	for (i = 0; i < c->nro; i++)
 		line(&s, "read-only grant: %s", c->ro[i]);
 	for (i = 0; i < c->nrw; i++)

@@ -18,7 +18,7 @@ USAGE_LINES=(
 	"       corral serve [-c file]"
 	"       corral tools [-c file] [--json]"
 	"       corral call [-c file] [--json] name [json | key=value ...]"
-	"       corral run [--net none|full] [--ro path]... [--rw path]... [--env name[=value]]... [--home private|ephemeral] [--name alias] -- command [arg ...]"
+	"       corral run [--net none|full|host[:port]]... [--ro path]... [--rw path]... [--env name[=value]]... [--home private|ephemeral] [--name alias] -- command [arg ...]"
 	"       corral doctor [-c file]"
 	"       corral pins list [--json]"
 	"       corral pins diff [-c file] [name]"

@@ -293,8 +293,10 @@ tool_names() {
 	    'mcpServers.a.sandbox: unknown key "bogus"'
 	refused '{"mcpServers":{"a":'"$(echo_entry '"sandbox":{"network":"some"}')"'}}' \
 	    'mcpServers.a.sandbox.network: must be "none" or "full"'
-	refused '{"mcpServers":{"a":'"$(echo_entry '"sandbox":{"network":["example.com"]}')"'}}' \
-	    'mcpServers.a.sandbox.network: allow-lists of hosts are not supported by this version of corral; use "none" or "full"'
+	refused '{"mcpServers":{"a":'"$(echo_entry '"sandbox":{"network":[]}')"'}}' \
+	    'mcpServers.a.sandbox.network: an empty list lets nothing through; use "none"'
+	refused '{"mcpServers":{"a":'"$(echo_entry '"sandbox":{"network":["example.com","*.x.org:99999"]}')"'}}' \
+	    'mcpServers.a.sandbox.network[1]: "*.x.org:99999": the port must be a number from 1 to 65535'
 	refused '{"mcpServers":{"a":'"$(echo_entry '"sandbox":{"rw":["rel/dir"]}')"'}}' \
 	    'mcpServers.a.sandbox.rw: "rel/dir": paths must be absolute'
 	refused '{"mcpServers":{"a":'"$(echo_entry '"sandbox":{"ro":["/"]}')"'}}' \

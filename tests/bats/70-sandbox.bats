@@ -12,17 +12,11 @@ load helpers
 load sandbox-helpers
 
 setup_file() {
-	sbx_make_user
-	# Without user namespaces nothing here can run: a skip, except in CI.
-	if ! sbx_doctor >/dev/null; then
-		export SBX_NO_NS=1
-	fi
+	sbx_setup_file
 }
 
 setup() {
-	if [ -n "${SBX_NO_NS:-}" ]; then
-		skip_unless_ci "this machine cannot create the sandbox (see corral doctor)"
-	fi
+	sbx_setup
 }
 
 teardown() {
@@ -453,14 +447,7 @@ EOF
 
 @test "npx runs a server from the registry inside (network full); its cache lands in the private HOME" {
 	sbx_dirs "$(sbx_modes | cut -d' ' -f1)"
-	if ! timeout 20 npm view @modelcontextprotocol/server-everything version >/dev/null 2>&1; then
-		skip "the npm registry is not reachable"
-	fi
-	sbx_config "$SBX/c.json" <<EOF
-{"corral":{"policy":{"default":"allow"}},
- "mcpServers":{"npx":{"command":"npx","args":["-y","@modelcontextprotocol/server-everything","stdio"],
-  "sandbox":{"network":"full"},"timeouts":{"start":120}}}}
-EOF
+	sbx_npx_config '"network":"full"'
 	run -0 --separate-stderr as_mode "$CORRAL" call -c "$SBX/c.json" \
 	    npx__echo message=from-npx
 	assert_output "Echo: from-npx"
@@ -551,16 +538,6 @@ run_with_grants() {
 	wait "$CPID"
 }
 
-# corral run has no limits option, and an ASan probe cannot start under
-# the default data limit: the ASan corral runs the normal build's probe.
-run_probe() {
-	RUN_PROBE="$PROBE"
-	if asan_build; then
-		RUN_PROBE="$ROOT/build/tests/servers/probe"
-		[ -x "$RUN_PROBE" ] || skip "an ASan build needs build/tests/servers/probe for corral run"
-	fi
-}
-
 @test "corral run --rw: the grant is writable, its startup files and the rest are not (root)" {
 	[ "$(id -u)" = 0 ] || skip "not root"
 	run_probe
@@ -574,8 +551,8 @@ run_probe() {
 
 @test "corral run: usage errors exit 2" {
 	run -2 --separate-stderr "$CORRAL" run
-	assert_equal "$stderr" "usage: corral run [--net none|full] [--ro path]... [--rw path]... [--env name[=value]]... [--home private|ephemeral] [--name alias] -- command [arg ...]"
-	run -2 --separate-stderr "$CORRAL" run --net some -- /bin/true
+	assert_equal "$stderr" "usage: corral run [--net none|full|host[:port]]... [--ro path]... [--rw path]... [--env name[=value]]... [--home private|ephemeral] [--name alias] -- command [arg ...]"
+	run -2 --separate-stderr "$CORRAL" run --net "so me" -- /bin/true
 	run -2 --separate-stderr "$CORRAL" run --home shared -- /bin/true
 	run -2 --separate-stderr "$CORRAL" run --rw / -- /bin/true
 	assert_equal "$stderr" "corral: --rw /: granting / would undo the sandbox; grant the folders the server needs"

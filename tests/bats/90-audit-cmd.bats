@@ -568,7 +568,29 @@ TOTAL            16       1           1          1                1        1    
 	stats_events
 	run --separate-stderr "$CORRAL" audit stats --json
 	assert_success
-	assert_output '{"tools":[{"server":"clock","tool":"now","calls":3,"denied":1,"tool_error":0,"rpc_error":0,"transport_error":1,"timeout":0,"cancelled":1,"p50_ms":50,"p95_ms":100,"bytes_in":36,"bytes_out":0,"tokens":9},{"server":"echo","tool":"add","calls":10,"denied":0,"tool_error":1,"rpc_error":0,"transport_error":0,"timeout":0,"cancelled":0,"p50_ms":5,"p95_ms":10,"bytes_in":100,"bytes_out":300,"tokens":100},{"server":"echo","tool":"echo","calls":3,"denied":0,"tool_error":0,"rpc_error":1,"transport_error":0,"timeout":1,"cancelled":0,"p50_ms":2.25,"p95_ms":7,"bytes_in":24,"bytes_out":0,"tokens":6}],"total":{"calls":16,"denied":1,"tool_error":1,"rpc_error":1,"transport_error":1,"timeout":1,"cancelled":1,"p50_ms":6,"p95_ms":100,"bytes_in":160,"bytes_out":300,"tokens":115},"unreadable":0}'
+	assert_output '{"tools":[{"server":"clock","tool":"now","calls":3,"denied":1,"tool_error":0,"rpc_error":0,"transport_error":1,"timeout":0,"cancelled":1,"p50_ms":50,"p95_ms":100,"bytes_in":36,"bytes_out":0,"tokens":9},{"server":"echo","tool":"add","calls":10,"denied":0,"tool_error":1,"rpc_error":0,"transport_error":0,"timeout":0,"cancelled":0,"p50_ms":5,"p95_ms":10,"bytes_in":100,"bytes_out":300,"tokens":100},{"server":"echo","tool":"echo","calls":3,"denied":0,"tool_error":0,"rpc_error":1,"transport_error":0,"timeout":1,"cancelled":0,"p50_ms":2.25,"p95_ms":7,"bytes_in":24,"bytes_out":0,"tokens":6}],"total":{"calls":16,"denied":1,"tool_error":1,"rpc_error":1,"transport_error":1,"timeout":1,"cancelled":1,"p50_ms":6,"p95_ms":100,"bytes_in":160,"bytes_out":300,"tokens":115},"egress":[],"unreadable":0}'
+}
+
+@test "stats: egress per server, after the calls" {
+	{
+		echo '{"event":"call","server":"web","tool":"get","decision":"allow","outcome":"ok","latency_ms":1,"bytes_in":1,"bytes_out":3,"tokens":1}'
+		echo '{"event":"egress","server":"web","method":"CONNECT","host":"a.org","port":443,"decision":"allow","rule":"a.org","bytes_up":100,"bytes_down":2000}'
+		echo '{"event":"egress","server":"web","method":"GET","host":"b.org","port":80,"decision":"deny","reason":"not listed","bytes_up":0,"bytes_down":0}'
+		echo '{"event":"egress","server":"npm","method":"CONNECT","host":"registry.npmjs.org","port":443,"decision":"allow","bytes_up":5,"bytes_down":7}'
+		echo '{"event":"egress","server":"web","method":"CONNECT","host":"c.invalid","port":443,"decision":"error","reason":"does not resolve","bytes_up":0,"bytes_down":0}'
+	} | gen
+	run --separate-stderr "$CORRAL" audit stats
+	assert_success
+	assert_output "SERVER  TOOL  CALLS  DENIED  TOOL_ERROR  RPC_ERROR  TRANSPORT_ERROR  TIMEOUT  CANCELLED  P50_MS  P95_MS  BYTES_IN  BYTES_OUT  TOKENS
+web     get       1       0           0          0                0        0          0    1.00    1.00         1          3       1
+TOTAL             1       0           0          0                0        0          0    1.00    1.00         1          3       1
+
+SERVER  CONNECTIONS  ALLOWED  DENIED  ERRORS  BYTES_UP  BYTES_DOWN
+npm               1        1       0       0         5           7
+web               3        1       1       1       100        2000"
+	run --separate-stderr "$CORRAL" audit stats --json
+	assert_success
+	[ "$(jq -c .egress <<<"$output")" = '[{"server":"npm","connections":1,"allowed":1,"denied":0,"errors":0,"bytes_up":5,"bytes_down":7},{"server":"web","connections":3,"allowed":1,"denied":1,"errors":1,"bytes_up":100,"bytes_down":2000}]' ]
 }
 
 @test "stats: no calls" {

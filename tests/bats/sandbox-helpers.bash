@@ -27,6 +27,46 @@ sbx_modes() {
 	fi
 }
 
+# setup_file of a sandbox suite: the test user, and whether user
+# namespaces work here at all.
+sbx_setup_file() {
+	sbx_make_user
+	# Without user namespaces nothing here can run: a skip, except in CI.
+	if ! sbx_doctor >/dev/null; then
+		export SBX_NO_NS=1
+	fi
+}
+
+# setup of each sandbox test.
+sbx_setup() {
+	if [ -n "${SBX_NO_NS:-}" ]; then
+		skip_unless_ci "this machine cannot create the sandbox (see corral doctor)"
+	fi
+}
+
+# corral run has no limits option, and an ASan probe cannot start under
+# the default data limit: the ASan corral runs the normal build's probe.
+run_probe() {
+	RUN_PROBE="$PROBE"
+	if asan_build; then
+		RUN_PROBE="$ROOT/build/tests/servers/probe"
+		[ -x "$RUN_PROBE" ] || skip "an ASan build needs build/tests/servers/probe for corral run"
+	fi
+}
+
+# Write $SBX/c.json with server-everything run by npx -y as server
+# "npx", its sandbox members $1; skip when the registry is unreachable.
+sbx_npx_config() {
+	if ! timeout 20 npm view @modelcontextprotocol/server-everything version >/dev/null 2>&1; then
+		skip "the npm registry is not reachable"
+	fi
+	sbx_config "$SBX/c.json" <<EOF
+{"corral":{"policy":{"default":"allow"}},
+ "mcpServers":{"npx":{"command":"npx","args":["-y","@modelcontextprotocol/server-everything","stdio"],
+  "sandbox":{$1},"timeouts":{"start":120}}}}
+EOF
+}
+
 # Make the test user (idempotent; only as root).
 sbx_make_user() {
 	[ "$(id -u)" = 0 ] || return 0

@@ -20,7 +20,7 @@
  * Other tools, one check each for the bats tests: write {path} (create,
  * write, close), read {path}, stat {path}, connect {port | abstract},
  * spawn {marker} (leave a sleeping child named marker), forkbomb {nproc},
- * env {name}.
+ * env {name}, run {cmd} (sh -c cmd; "exit N" and its output).
  */
 #include "tests/servers/fakelib.h"
 
@@ -1048,6 +1048,58 @@ tool_env(const cJSON *id, const cJSON *params, const cJSON *args)
 	fake_result(id, fake_text(v ? v : "(unset)"));
 }
 
+/* Run cmd with sh -c, its stdin /dev/null, stdout and stderr together
+   (the last 48 KiB kept); answer "exit N" and a newline, then the
+   output. */
+static void
+tool_run(const cJSON *id, const cJSON *params, const cJSON *args)
+{
+	static char text[49152];
+	const char *cmd = fake_str(args, "cmd");
+	size_t len = 0;
+	ssize_t n;
+	pid_t pid;
+	int p[2], st, fd;
+
+	(void)params;
+	if (cmd == NULL || pipe(p) < 0) {
+		fake_result(id, fake_text("error no cmd or no pipe"));
+		return;
+	}
+	if ((pid = fork()) == 0) {
+		fd = open("/dev/null", O_RDONLY);
+		dup2(fd, 0);
+		dup2(p[1], 1);
+		dup2(p[1], 2);
+		close(p[0]);
+		close(p[1]);
+		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+		_exit(127);
+	}
+	close(p[1]);
+	for (;;) {
+		if (len == sizeof(text) - 1) {
+			memmove(text, text + 4096, len - 4096);
+			len -= 4096;
+		}
+		n = read(p[0], text + len, sizeof(text) - 1 - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		len += n;
+	}
+	close(p[0]);
+	text[len] = '\0';
+	while (pid > 0 && waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	if (pid < 0)
+		fake_result(id, fake_textf("error fork %s", strerror(errno)));
+	else
+		fake_result(id, fake_textf("exit %d\n%s", WIFEXITED(st) ?
+		    WEXITSTATUS(st) : 128 + WTERMSIG(st), text));
+}
+
 /* Note descriptors above 2 inherited at exec. */
 static void
 scan_fds(void)
@@ -1107,6 +1159,9 @@ main(int argc, char **argv)
 	fake_add_tool("forkbomb", "Fork until the limit",
 	    "{\"type\":\"object\",\"properties\":{\"nproc\":"
 	    "{\"type\":\"number\"}}}", tool_forkbomb);
+	fake_add_tool("run", "Run a shell command",
+	    "{\"type\":\"object\",\"properties\":{\"cmd\":"
+	    "{\"type\":\"string\"}}}", tool_run);
 	fake_add_tool("env", "Read an environment variable",
 	    "{\"type\":\"object\",\"properties\":{\"name\":"
 	    "{\"type\":\"string\"}}}", tool_env);

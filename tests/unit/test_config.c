@@ -365,9 +365,20 @@ static const struct err_case err_cases[] = {
 	{ SRV("\"sandbox\":{\"x\":1}"), "mcpServers.a.sandbox: unknown key \"x\"" },
 	{ SRV("\"sandbox\":{\"profile\":\"loose\"}"),
 	    "mcpServers.a.sandbox.profile: must be \"strict\" or \"none\"" },
-	{ SRV("\"sandbox\":{\"network\":[\"example.com\"]}"),
-	    "mcpServers.a.sandbox.network: allow-lists of hosts are not supported "
-	    "by this version of corral; use \"none\" or \"full\"" },
+	{ SRV("\"sandbox\":{\"network\":[]}"),
+	    "mcpServers.a.sandbox.network: an empty list lets nothing through; "
+	    "use \"none\"" },
+	{ SRV("\"sandbox\":{\"network\":[\"example.com\",\"a b:1\"]}"),
+	    "mcpServers.a.sandbox.network[1]: \"a b:1\": not a host pattern "
+	    "(host, *.domain, an address, [IPv6], each with an optional :port)" },
+	{ SRV("\"sandbox\":{\"network\":[\"example.com:0\"]}"),
+	    "mcpServers.a.sandbox.network[0]: \"example.com:0\": the port must "
+	    "be a number from 1 to 65535" },
+	{ SRV("\"sandbox\":{\"network\":[1]}"),
+	    "mcpServers.a.sandbox.network[0]: expected a string, got a number" },
+	{ SRV("\"sandbox\":{\"profile\":\"none\",\"network\":[\"x.org\"]}"),
+	    "mcpServers.a.sandbox.network: a list of hosts needs the sandbox; "
+	    "with profile \"none\" the server already reaches everything" },
 	{ SRV("\"sandbox\":{\"network\":\"some\"}"),
 	    "mcpServers.a.sandbox.network: must be \"none\" or \"full\"" },
 	{ SRV("\"sandbox\":{\"home\":1}"),
@@ -931,6 +942,19 @@ test_sandbox(void **state)
 	assert_int_equal(sb->profile_none + sb->net_full + sb->home_ephemeral +
 	    sb->seccomp_off + sb->fallback_landlock, 0);
 	assert_int_equal(sb->nro, 0);
+	assert_int_equal(sb->nnet, 0);
+	config_free(cf);
+	/* A list of hosts. */
+	cf = parse_ok(SRV("\"sandbox\":{\"network\":[\"API.github.com:443\","
+	    "\"*.example.org\",\"[::1]:8080\"]}"), NULL);
+	sb = &cf->servers[0].sandbox;
+	assert_int_equal(sb->net_full, 0);
+	assert_int_equal(sb->nnet, 3);
+	assert_string_equal(sb->net[0].text, "API.github.com:443");
+	assert_string_equal(sb->net[0].host, "api.github.com");
+	assert_int_equal(sb->net[0].port, 443);
+	assert_int_equal(sb->net[1].wild, 1);
+	assert_int_equal(sb->net[2].port, 8080);
 	config_free(cf);
 }
 

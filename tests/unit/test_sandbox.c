@@ -1405,6 +1405,61 @@ test_state_base(void **state)
 
 /* ---- the rest of the plan ---- */
 
+/* A host list: the proxy named in every variable programs read, the
+   configured ones replaced, the namespace kept; refused when degraded. */
+static void
+test_plan_egress(void **state)
+{
+	static char *const envp[] = { "PATH=/usr/bin", "https_proxy=http://x:1",
+	    "NO_PROXY=*", "npm_config_proxy=http://y:2", "HTTPS_PROXYX=kept",
+	    NULL };
+	static const char *const want[] = {
+	    "HTTP_PROXY=http://127.0.0.1:3128",
+	    "HTTPS_PROXY=http://127.0.0.1:3128",
+	    "ALL_PROXY=http://127.0.0.1:3128",
+	    "http_proxy=http://127.0.0.1:3128",
+	    "https_proxy=http://127.0.0.1:3128",
+	    "all_proxy=http://127.0.0.1:3128",
+	    "npm_config_proxy=http://127.0.0.1:3128",
+	    "npm_config_https_proxy=http://127.0.0.1:3128",
+	    "NO_PROXY=", "no_proxy=", "NODE_USE_ENV_PROXY=1",
+	    "HTTPS_PROXYX=kept", NULL };
+	struct sandbox_conf cf;
+	struct net_rule r;
+	char *err = NULL;
+	int i, n;
+
+	(void)state;
+	memset(&cf, 0, sizeof(cf));
+	assert_int_equal(netaddr_rule_parse("example.org", &r, &err), 0);
+	cf.net = &r;
+	cf.nnet = 1;
+	build_ok("egress", "opt/tool/bin/srv", &cf, envp, 0);
+	assert_true(plan.netns);
+	assert_true(plan.egress);
+	for (i = 0; want[i]; i++)
+		if (!in_env(&plan, want[i]))
+			fail_msg("%s is not in the environment", want[i]);
+	for (n = 0; plan.envp[n]; n++)
+		;
+	/* PATH, HOME, USER, TERM, TMPDIR and the twelve above. */
+	assert_int_equal(n, 5 + i);
+	sb_plan_free(&plan);
+	assert_int_equal(build("egress", "opt/tool/bin/srv", &cf, envp, 1,
+	    &err), -1);
+	assert_non_null(strstr(err, "a list of hosts needs the network "
+	    "namespace"));
+	free(err);
+	/* Without a list: none of it. */
+	cf.nnet = 0;
+	build_ok("egress", "opt/tool/bin/srv", &cf, envp, 0);
+	assert_false(plan.egress);
+	assert_true(in_env(&plan, "https_proxy=http://x:1"));
+	assert_false(in_env(&plan, "NODE_USE_ENV_PROXY=1"));
+	sb_plan_free(&plan);
+	netaddr_rule_free(&r);
+}
+
 static void
 test_plan_env_and_ids(void **state)
 {
@@ -1716,6 +1771,30 @@ test_departures(void **state)
 }
 
 static void
+test_departures_net(void **state)
+{
+	struct sandbox_conf cf;
+	struct net_rule r[2];
+	char *err = NULL, *s;
+
+	(void)state;
+	memset(&cf, 0, sizeof(cf));
+	assert_int_equal(netaddr_rule_parse("api.github.com:443", &r[0], &err),
+	    0);
+	assert_int_equal(netaddr_rule_parse("*.example.org", &r[1], &err), 0);
+	cf.net = r;
+	cf.nnet = 2;
+	s = sandbox_departures(&cf);
+	assert_non_null(s);
+	assert_string_equal(s, "network limited to: api.github.com:443, "
+	    "*.example.org (through corral's proxy; programs that ignore "
+	    "HTTP_PROXY get no network)");
+	free(s);
+	netaddr_rule_free(&r[0]);
+	netaddr_rule_free(&r[1]);
+}
+
+static void
 test_departures_rw(void **state)
 {
 	struct sandbox_conf cf;
@@ -1839,6 +1918,7 @@ static const struct CMUnitTest plain[] = {
 	cmocka_unit_test(test_grant_both_ways_one_bind),
 	cmocka_unit_test(test_protected_names),
 	cmocka_unit_test(test_plan_env_and_ids),
+	cmocka_unit_test(test_plan_egress),
 	cmocka_unit_test(test_plan_system_tree),
 	cmocka_unit_test(test_plan_degraded),
 	cmocka_unit_test(test_plan_hostname),
@@ -1846,6 +1926,7 @@ static const struct CMUnitTest plain[] = {
 	cmocka_unit_test(test_limits_overrides),
 	cmocka_unit_test(test_limits_apply),
 	cmocka_unit_test(test_departures_rw),
+	cmocka_unit_test(test_departures_net),
 };
 
 static struct CMUnitTest tests[NELEM(plain) + NELEM(sc_cases) +

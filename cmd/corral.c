@@ -20,6 +20,7 @@ static const struct {
 	{ "run", cmd_run, "run [--net none|full] [--ro path]... [--rw path]... "
 	    "[--env name[=value]]... [--home private|ephemeral] [--name alias] "
 	    "-- command [arg ...]" },
+	{ "status", cmd_status, "status [--json] [--pid pid]" },
 	{ "doctor", cmd_doctor, "doctor [-c file]" },
 	{ "pins", cmd_pins, "pins list [--json]" },
 	{ "pins", cmd_pins, "pins diff [-c file] [name]" },

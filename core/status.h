@@ -1,0 +1,16 @@
+/* What `corral status` shows of a running broker: one JSON document built
+   from the broker's state. */
+#ifndef CORRAL_STATUS_H
+#define CORRAL_STATUS_H
+
+#include <cjson/cJSON.h>
+
+struct broker;
+
+/* The status document of b (borrowed); caller frees with cJSON_Delete. */
+cJSON *status_document(struct broker *b);
+/* The word for a server's state: running, starting, restarting, failed,
+   stopping, stopped or disabled. Static. */
+const char *status_state_word(const struct broker *b, int child);
+
+#endif

@@ -65,7 +65,8 @@ list_pids(const char *dir, long **pids)
 		(*pids)[n++] = pid;
 	}
 	closedir(d);
-	qsort(*pids, n, sizeof(**pids), pid_cmp);
+	if (n > 0)
+		qsort(*pids, n, sizeof(**pids), pid_cmp);
 	return n;
 }
 

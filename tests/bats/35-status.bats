@@ -312,3 +312,55 @@ except OSError as e:
 	stop_corral
 	[ "$STATUS" -eq 0 ]
 }
+
+@test "status clients that hang or send too much never stall serve; SIGTERM removes the socket" {
+	config_with echo
+	start_corral
+	initialize
+	wait_sock
+	local sock="$SOCKDIR/serve-$CPID.sock"
+	# Six connections that send nothing for 3 s: more than serve takes at
+	# once; the host is answered meanwhile.
+	python3 -c '
+import socket, sys, time
+ss = []
+for _ in range(6):
+    s = socket.socket(socket.AF_UNIX)
+    s.connect(sys.argv[1])
+    ss.append(s)
+time.sleep(3)
+' "$sock" &
+	local hog=$!
+	sleep 0.5
+	send '{"jsonrpc":"2.0","id":1,"method":"ping"}'
+	wait_for '"id":1,"result"' 2
+	# A request line longer than serve reads is closed without an answer.
+	run -0 python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+try:
+    s.sendall(b"x" * 100000 + b"\n")
+    s.settimeout(10)
+    print(repr(s.recv(100)))
+except OSError as e:
+    print("closed:", e.strerror)
+' "$sock"
+	assert_output --regexp "^(b''|closed: Broken pipe|closed: Connection reset by peer)\$"
+	# An unknown request gets an error document.
+	run -0 python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+s.sendall(b"reload\n")
+s.settimeout(10)
+print(s.recv(1000).decode(), end="")
+' "$sock"
+	assert_output '{"error":"unknown request"}'
+	wait "$hog"
+	run -0 jq -c '.pid' < <(doc)
+	assert_output "$CPID"
+	kill -TERM "$CPID"
+	wait "$CPID" || true
+	[ ! -e "$sock" ]
+}

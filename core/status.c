@@ -11,8 +11,9 @@
 #include "core/status.h"
 #include "core/util.h"
 
-const char *
-status_state_word(const struct broker *b, int child)
+/* The word for a server's state (static text). */
+static const char *
+state_word(const struct broker *b, int child)
 {
 	const struct child *c = &b->children[child];
 
@@ -73,7 +74,7 @@ static cJSON *
 server_entry(struct broker *b, int i)
 {
 	struct child *c = &b->children[i];
-	const char *state = status_state_word(b, i);
+	const char *state = state_word(b, i);
 	cJSON *s = cJSON_CreateObject(), *t;
 	char *why;
 	int k;

@@ -9,8 +9,5 @@ struct broker;
 
 /* The status document of b (borrowed); caller frees with cJSON_Delete. */
 cJSON *status_document(struct broker *b);
-/* The word for a server's state: running, starting, restarting, failed,
-   stopping, stopped or disabled. Static. */
-const char *status_state_word(const struct broker *b, int child);
 
 #endif

@@ -19,6 +19,7 @@ int cmd_login(int, char **);
 int cmd_logout(int, char **);
 int cmd_import(int, char **);
 int cmd_export(int, char **);
+int cmd_status(int, char **);
 
 struct broker;
 

@@ -7,6 +7,7 @@
 
 #include "cmd/cmd.h"
 #include "core/broker.h"
+#include "core/control.h"
 #include "core/util.h"
 
 struct config *
@@ -37,6 +38,7 @@ cmd_serve(int argc, char **argv)
 	const char *path = NULL;
 	struct config *cf;
 	struct broker *b;
+	struct control *ctl;
 	struct ev_loop *loop;
 	int ch, r;
 
@@ -59,8 +61,11 @@ cmd_serve(int argc, char **argv)
 	loop = ev_default_loop(EVFLAG_AUTO);
 	b = broker_new(loop, cf, NULL, NULL);
 	reload_watch(b);
+	/* corral status asks here; serve runs on without it. */
+	ctl = control_new(b);
 	broker_start(b);
 	r = broker_run(b);
+	control_free(ctl);
 	broker_free(b);
 	config_free(cf);
 	return r;

@@ -21,6 +21,7 @@ static const struct {
 	    "[--rw path]... "
 	    "[--env name[=value]]... [--home private|ephemeral] [--name alias] "
 	    "-- command [arg ...]" },
+	{ "status", cmd_status, "status [--json] [--pid pid]" },
 	{ "doctor", cmd_doctor, "doctor [-c file]" },
 	{ "pins", cmd_pins, "pins list [--json]" },
 	{ "pins", cmd_pins, "pins diff [-c file] [name]" },

@@ -979,6 +979,7 @@ forward(struct broker *b, struct rctx *r, struct child *c,
 
 		h->lim_child = r->lim_child;
 		c->inflight++;
+		c->calls++;
 		if (r->lim_tool) {
 			h->lim_tool = xstrdup(r->lim_tool);
 			n = (intptr_t)map_gets(&c->tool_inflight, r->lim_tool);

@@ -113,6 +113,7 @@ struct child {
 	cJSON *server_def;
 	cJSON *prompts_seen;	/* its prompt list, for the server pin */
 	int inflight;		/* tools/call in flight */
+	long long calls;	/* tools/call forwarded, every generation */
 	struct map tool_inflight;	/* tool -> count */
 	struct bucket bucket;
 	struct map tool_buckets;	/* tool -> struct bucket */

@@ -747,6 +747,7 @@ consent_ask(struct broker *b, struct hreq *h, const char *msg, size_t len,
 		p->exposed = xstrdup(exposed);
 		p->hash = xstrdup(hash);
 		p->changed = changed;
+		p->asked_at = mono_now();
 		p->args = args ? cJSON_Duplicate(args, 1) : NULL;
 		p->hid = -1;
 		p->tty_fd = -1;

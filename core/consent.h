@@ -29,6 +29,7 @@ struct prompt {
 	char *exposed;
 	char *hash;
 	int changed;		/* the definition changed since approved */
+	double asked_at;	/* mono_now() when it was made */
 	char *text;		/* what the human reads */
 	cJSON *args;		/* the first call's arguments (rendered) */
 	struct held_call *calls;

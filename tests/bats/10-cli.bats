@@ -19,6 +19,7 @@ USAGE_LINES=(
 	"       corral tools [-c file] [--json]"
 	"       corral call [-c file] [--json] name [json | key=value ...]"
 	"       corral run [--net none|full|host[:port]]... [--ro path]... [--rw path]... [--env name[=value]]... [--home private|ephemeral] [--name alias] -- command [arg ...]"
+	"       corral status [--json] [--pid pid]"
 	"       corral doctor [-c file]"
 	"       corral pins list [--json]"
 	"       corral pins diff [-c file] [name]"

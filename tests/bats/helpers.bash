@@ -11,6 +11,12 @@ SRV="$BUILD/tests/servers"
 # Each test has its own state (pins, consent, private homes): never the
 # user's.
 export XDG_STATE_HOME="${BATS_TEST_TMPDIR:-${BATS_RUN_TMPDIR:-/tmp}}/state"
+# ... and its own status sockets of corral serve: never in the user's
+# runtime directory.
+if [ -n "${BATS_TEST_TMPDIR:-}" ]; then
+	export XDG_RUNTIME_DIR="$BATS_TEST_TMPDIR/run"
+	mkdir -p -m 0700 "$XDG_RUNTIME_DIR"
+fi
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
 

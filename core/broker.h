@@ -39,6 +39,8 @@ enum child_state {
 	CH_BACKOFF,		/* exited; restart scheduled */
 	CH_FAILED,		/* gave up, or cannot start */
 	CH_STOPPING,
+	CH_LAZY,		/* not running; its lists come from the cache */
+	CH_QUEUED,		/* waiting for corral.max_starting */
 };
 
 struct broker;
@@ -112,6 +114,11 @@ struct child {
 	struct map tool_buckets;	/* tool -> struct bucket */
 	int bad_lines;		/* non-JSON lines, this generation */
 	int bad_lines_run;	/* ... in a row */
+	/* lazy start, idle stop */
+	ev_timer idle_timer;	/* a lazy server's idle deadline */
+	int idle_stop;		/* stopping because it was idle */
+	struct hreq **waitq;	/* host requests waiting for it to start */
+	int nwait, waitcap;
 };
 
 /* A request from the host. */
@@ -134,6 +141,10 @@ struct hreq {
 	char *lim_tool;		/* ... and this tool, or NULL */
 	double max_bytes;	/* max_result_bytes for the answer; 0: none */
 	char *sub_uri;		/* first subscribe to this URI */
+	char *held;		/* the message, while it waits for a lazy
+				   server to start */
+	size_t heldlen;
+	int held_consented;
 	struct broker *b;
 };
 
@@ -220,6 +231,8 @@ struct broker {
 	int64_t next_hid;
 	int64_t next_ptok;
 	struct map tasks;	/* task id -> child index + 1 */
+	int *startq;		/* children waiting for corral.max_starting */
+	int nstartq, startqcap;
 
 	/* shutdown */
 	int stopping;
@@ -269,6 +282,10 @@ int broker_starting(const struct broker *);
 
 /* upstream.c: child links. */
 void child_spawn(struct child *);
+/* Spawn c now, or queue it when corral.max_starting are starting. */
+void child_start(struct child *);
+/* Spawn queued children while fewer than corral.max_starting start. */
+void child_start_next(struct broker *);
 void child_stop(struct child *);
 /* A remote's generation ended (core/remote.c). */
 void child_ended(struct child *);
@@ -306,6 +323,8 @@ void broker_consent_answer(struct broker *, int child, const char *tool,
 /* Run or refuse one held call after the answer. */
 void broker_consent_resume(struct broker *, struct hreq *, const char *msg,
     size_t len, int answer, const char *via, int changed);
+/* A lazy child stopped while idle: start it again if requests wait. */
+void broker_child_asleep(struct broker *, struct child *);
 /* A child reached a resting state (ready, restarting, failed). */
 void broker_child_settled(struct broker *);
 /* Audit log events about children and consent. */

@@ -3547,7 +3547,7 @@ lazy_touch(struct child *c)
 }
 
 /* Whether c is serving something: a request of the host's, one of its
-   own to the host, or a subscription the host holds. */
+   own to the host, a subscription the host holds, or a task it made. */
 static int
 lazy_busy(struct broker *b, const struct child *c)
 {
@@ -3559,6 +3559,10 @@ lazy_busy(struct broker *b, const struct child *c)
 	for (e = map_first(&b->creqs, &it); e; e = map_next(&b->creqs, &it,
 	    e))
 		if (((struct creq *)e->val)->child == c->idx)
+			return 1;
+	for (e = map_first(&b->tasks, &it); e; e = map_next(&b->tasks, &it,
+	    e))
+		if ((intptr_t)e->val == c->idx + 1)
 			return 1;
 	return 0;
 }

@@ -264,3 +264,16 @@ EOF
 	stop_corral
 	[ "$STATUS" -eq 0 ]
 }
+
+@test "a waiting call gets the start timeout's reason; timeouts are not part of the cache's fingerprint" {
+	lazy_config ',"--delay-init","1500"'
+	fill_cache
+	lazy_config ',"--delay-init","1500"' ',"timeouts":{"start":0.5}'
+	start_corral
+	initialize
+	grep -qF '[lz] lazy: its lists come from its cache; it starts on the first request' "$ERR"
+	call_echo 2 hi
+	run -0 jq -r 'select(.id == 2) | .error.message' "$OUT"
+	assert_output --regexp '^server lz did not start: it was not ready after 0\.5 s \((exited with status 0|killed by signal 15 \(Terminated\))\)$'
+	stop_corral
+}

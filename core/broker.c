@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "core/broker.h"
+#include "core/cache.h"
 #include "core/canon.h"
 #include "core/consent.h"
 #include "core/curlev.h"
@@ -27,6 +28,10 @@
 #define BAD_LINES_MAX 1000	/* consecutive non-JSON lines before cut-off */
 #define PAGES_MAX 1000		/* list pages followed per child and kind */
 #define RELIST_DELAY 0.02	/* list_changed debounce */
+
+/* How host_message_x dispatches a message again. */
+#define RS_CONSENTED 1		/* past the consent gate */
+#define RS_RESUMED 2		/* counted in its batch already */
 
 /* How a host request ended, for the audit log. */
 enum outcome { OUT_NONE = 0, OUT_OK, OUT_TOOL_ERROR, OUT_RPC_ERROR,
@@ -88,6 +93,9 @@ static void host_flush(struct broker *);
 static void notify_lists(struct broker *, int mask);
 static void hreq_free(struct broker *, struct hreq *);
 static void host_now_ready(struct broker *);
+static int lazy_hold(struct broker *, struct rctx *, struct child *);
+static void lazy_unlink(struct broker *, struct hreq *);
+static void lazy_touch(struct child *);
 static void arec_answer(struct broker *, const char *id, size_t idlen,
     int outcome, int code, size_t bytes_out);
 
@@ -871,6 +879,8 @@ hreq_free(struct broker *b, struct hreq *h)
 		map_deli(&b->ptoks, h->ptok);
 	if (h->prompt)
 		consent_withdraw(b, h);
+	if (h->held)
+		lazy_unlink(b, h);
 	if (h->lim_child >= 0) {
 		struct child *lc = &b->children[h->lim_child];
 
@@ -888,6 +898,7 @@ hreq_free(struct broker *b, struct hreq *h)
 	}
 	free(h->lim_tool);
 	free(h->sub_uri);
+	free(h->held);
 	free(h->id);
 	free(h->method);
 	free(h->ptok_raw);
@@ -1037,6 +1048,7 @@ forward(struct broker *b, struct rctx *r, struct child *c,
 	}
 	buf_free(&out);
 	map_puti(&c->pending, h->cid, pq);
+	lazy_touch(c);
 	idle = c->conf->t_call;
 	if (strcmp(h->method, "tasks/result") == 0)
 		idle = c->conf->t_call_max;
@@ -1103,7 +1115,8 @@ answer_initialize(struct broker *b)
 	for (i = 0; i < b->nchildren; i++) {
 		struct child *c = &b->children[i];
 
-		if (c->state != CH_READY)
+		/* A lazy server answers from its cache. */
+		if (c->state != CH_READY && c->state != CH_LAZY)
 			continue;
 		logging |= child_has(c, "logging", NULL);
 		completions |= child_has(c, "completions", NULL);
@@ -1167,7 +1180,8 @@ maybe_answer_initialize(struct broker *b)
 	for (i = 0; i < b->nchildren; i++) {
 		enum child_state s = b->children[i].state;
 
-		if (s == CH_SPAWNED || s == CH_INIT || s == CH_LISTING)
+		if (s == CH_SPAWNED || s == CH_INIT || s == CH_LISTING ||
+		    s == CH_QUEUED)
 			return;
 	}
 	answer_initialize(b);
@@ -1191,7 +1205,7 @@ init_timeout_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		struct child *c = &b->children[i];
 
 		if (c->state == CH_INIT || c->state == CH_LISTING ||
-		    c->state == CH_SPAWNED)
+		    c->state == CH_SPAWNED || c->state == CH_QUEUED)
 			logmsg("[%s] not ready yet; it joins when ready",
 			    c->conf->alias);
 	}
@@ -1202,6 +1216,7 @@ static void list_fetch(struct broker *, struct child *, int kind,
     const char *cursor, cJSON *acc, intptr_t page);
 
 static void pin_server(struct broker *, struct child *);
+static void lazy_release(struct broker *, struct child *);
 
 static void
 child_ready(struct broker *b, struct child *c)
@@ -1212,7 +1227,14 @@ child_ready(struct broker *b, struct child *c)
 	ev_timer_stop(b->loop, &c->start_timer);
 	if (c->failures > 0)
 		logmsg("[%s] ready again", c->conf->alias);
+	if (c->conf->lazy && c->conf->t_idle > 0) {
+		ev_timer_set(&c->idle_timer, c->conf->t_idle,
+		    c->conf->t_idle);
+		ev_timer_again(b->loop, &c->idle_timer);
+	}
+	child_start_next(b);
 	maybe_answer_initialize(b);
+	lazy_release(b, c);
 }
 
 static void
@@ -1328,14 +1350,14 @@ pin_server(struct broker *b, struct child *c)
 	pins_flush(b);
 }
 
-/* A list fetch is complete: install it in the catalog. */
+/* Drop the tools that tools.allow and tools.deny leave out. */
 static void
-list_done(struct broker *b, struct child *c, int kind, cJSON *items)
+filter_tools(struct child *c, cJSON *items)
 {
 	cJSON *it, *next, *name;
 	int i, keep;
 
-	if (kind == CAT_TOOLS && (c->conf->allow || c->conf->deny)) {
+	if (c->conf->allow || c->conf->deny) {
 		for (it = items ? items->child : NULL; it; it = next) {
 			next = it->next;
 			name = cJSON_GetObjectItemCaseSensitive(it, "name");
@@ -1353,6 +1375,16 @@ list_done(struct broker *b, struct child *c, int kind, cJSON *items)
 				    it));
 		}
 	}
+}
+
+static void lazy_save(struct broker *, struct child *);
+
+/* A list fetch is complete: install it in the catalog. */
+static void
+list_done(struct broker *b, struct child *c, int kind, cJSON *items)
+{
+	if (kind == CAT_TOOLS)
+		filter_tools(c, items);
 	if (kind == CAT_TOOLS)
 		pin_tools(b, c, items);
 	if (kind == CAT_PROMPTS) {
@@ -1361,7 +1393,11 @@ list_done(struct broker *b, struct child *c, int kind, cJSON *items)
 	}
 	if (catalog_set(&b->cat, kind, c->idx, items))
 		notify_lists(b, 1 << kind);
-	if (--c->listing == 0 && c->state == CH_LISTING)
+	if (--c->listing > 0)
+		return;
+	if (c->conf->lazy && (c->state == CH_LISTING || c->state == CH_READY))
+		lazy_save(b, c);
+	if (c->state == CH_LISTING)
 		child_ready(b, c);
 }
 
@@ -1963,6 +1999,8 @@ by_name(struct broker *b, struct rctx *r, int kind)
 		return;
 	}
 	free(n);
+	if (lazy_hold(b, r, &b->children[e->owner]))
+		return;
 	if (kind == CAT_TOOLS && (a = arec_of(b, r)) != NULL) {
 		a->server = e->owner;
 		free(a->tool);
@@ -2018,7 +2056,7 @@ h_resources_read(struct broker *b, struct rctx *r)
 	const char *uri;
 	struct child *c = route_uri(b, r, &uri);
 
-	if (c)
+	if (c && !lazy_hold(b, r, c))
 		forward(b, r, c, NULL, NULL);
 }
 
@@ -2030,7 +2068,7 @@ h_subscribe(struct broker *b, struct rctx *r)
 	int sub = strcmp(r->method, "resources/subscribe") == 0;
 	intptr_t n;
 
-	if (c == NULL)
+	if (c == NULL || lazy_hold(b, r, c))
 		return;
 	if (!child_has(c, "resources", "subscribe")) {
 		rctx_error(b, r, RPC_METHOD_NOT_FOUND, "server %s does not "
@@ -2088,6 +2126,8 @@ h_complete(struct broker *b, struct rctx *r)
 		}
 		free(s);
 		c = &b->children[e->owner];
+		if (lazy_hold(b, r, c))
+			return;
 		if (child_has(c, "completions", NULL)) {
 			forward(b, r, c, &name, e->orig);
 			return;
@@ -2108,6 +2148,8 @@ h_complete(struct broker *b, struct rctx *r)
 			return;
 		}
 		c = &b->children[owner];
+		if (lazy_hold(b, r, c))
+			return;
 		if (child_has(c, "completions", NULL)) {
 			forward(b, r, c, NULL, NULL);
 			return;
@@ -2485,7 +2527,7 @@ host_response(struct broker *b, struct rctx *r)
    a call dispatched again after the human allowed it. */
 static void
 host_message_x(struct broker *b, const char *p, struct jspan v,
-    struct batch *bt, int consented)
+    struct batch *bt, int flags)
 {
 	struct rctx r;
 	const struct method *mt;
@@ -2493,7 +2535,7 @@ host_message_x(struct broker *b, const char *p, struct jspan v,
 	memset(&r, 0, sizeof(r));
 	r.p = p;
 	r.bt = bt;
-	r.consented = consented;
+	r.consented = flags & RS_CONSENTED;
 	r.lim_child = -1;
 	jsonrpc_classify(p, v, &r.m);
 	if (r.m.kind == MSG_INVALID) {
@@ -2522,7 +2564,7 @@ host_message_x(struct broker *b, const char *p, struct jspan v,
 		/* notifications/initialized and unknown ones: consumed. */
 		goto out;
 	}
-	if (bt && !consented)
+	if (bt && !flags)
 		bt->waiting++;
 	if (map_get(&b->hreqs, p + r.m.id.off, r.m.id.len)) {
 		struct arec *a = xcalloc(1, sizeof(*a));
@@ -3283,6 +3325,8 @@ broker_child_message(struct broker *b, struct child *c, const char *p,
 	struct jmsg m;
 	const char *why;
 
+	lazy_touch(c);
+
 	if (json_check_unique(p, len, MAX_DEPTH, &v, &why) < 0 ||
 	    (jsonrpc_classify(p, v, &m), m.kind == MSG_INVALID)) {
 		if (json_check_unique(p, len, MAX_DEPTH, &v, &why) == 0)
@@ -3357,6 +3401,289 @@ broker_child_oversize(struct broker *b, struct child *c, size_t bytes)
 	free(pq);
 }
 
+/* --- lazy servers ------------------------------------------------------- */
+
+/* Whether a request for c waits for it to start rather than fail. */
+static int
+lazy_waits(const struct child *c)
+{
+	if (!c->conf->lazy)
+		return 0;
+	switch (c->state) {
+	case CH_LAZY:
+	case CH_QUEUED:
+	case CH_SPAWNED:
+	case CH_INIT:
+	case CH_LISTING:
+		return 1;
+	case CH_STOPPING:
+		return c->idle_stop;
+	default:
+		return 0;
+	}
+}
+
+/* Start a sleeping lazy server for the requests waiting for it. */
+static void
+lazy_wake(struct broker *b, struct child *c)
+{
+	(void)b;
+	logmsg("[%s] starting it for a request", c->conf->alias);
+	child_start(c);
+}
+
+/* Hold the host request in r until c is ready, waking c when it sleeps.
+   Returns 1 when held (its answer comes later), 0 to go on. */
+static int
+lazy_hold(struct broker *b, struct rctx *r, struct child *c)
+{
+	struct hreq *h;
+
+	if (!lazy_waits(c))
+		return 0;
+	h = hreq_new(b, r);
+	h->child = c->idx;
+	h->heldlen = r->m.all.len;
+	h->held = xstrndup(r->p + r->m.all.off, r->m.all.len);
+	h->held_consented = r->consented;
+	if (c->nwait == c->waitcap) {
+		c->waitcap = c->waitcap ? c->waitcap * 2 : 4;
+		c->waitq = xrealloc(c->waitq, c->waitcap * sizeof(*c->waitq));
+	}
+	c->waitq[c->nwait++] = h;
+	if (c->state == CH_LAZY)
+		lazy_wake(b, c);
+	return 1;
+}
+
+/* Take a held request off its server's wait list. */
+static void
+lazy_unlink(struct broker *b, struct hreq *h)
+{
+	struct child *c = child_of(b, h->child);
+	int i;
+
+	for (i = 0; c && i < c->nwait; i++) {
+		if (c->waitq[i] != h)
+			continue;
+		memmove(c->waitq + i, c->waitq + i + 1,
+		    (c->nwait - i - 1) * sizeof(*c->waitq));
+		c->nwait--;
+		return;
+	}
+}
+
+/* c is ready: dispatch what waited for it, in arrival order, as if it
+   had just come (names, policy and consent see its live lists). */
+static void
+lazy_release(struct broker *b, struct child *c)
+{
+	struct hreq *h;
+	struct batch *bt;
+	struct jspan v;
+	const char *why;
+	char *msg;
+	size_t len;
+	int flags;
+
+	while (c->nwait > 0 && c->state == CH_READY) {
+		h = c->waitq[0];
+		lazy_unlink(b, h);
+		msg = h->held;
+		len = h->heldlen;
+		h->held = NULL;
+		bt = h->batch;
+		flags = RS_RESUMED | (h->held_consented ? RS_CONSENTED : 0);
+		hreq_free(b, h);
+		if (json_check(msg, len, MAX_DEPTH, &v, &why) == 0)
+			host_message_x(b, msg, v, bt, flags);
+		free(msg);
+	}
+}
+
+/* c did not start (or stopped before it was ready): the requests that
+   waited for it get the reason. */
+static void
+lazy_fail(struct broker *b, struct child *c)
+{
+	struct hreq *h;
+	char *msg;
+
+	if (c->nwait == 0)
+		return;
+	if (c->fail_reason && c->last_exit && !c->conf->remote)
+		msg = xasprintf("server %s did not start: %s (%s)",
+		    c->conf->alias, c->fail_reason, c->last_exit);
+	else
+		msg = xasprintf("server %s did not start: %s", c->conf->alias,
+		    c->fail_reason ? c->fail_reason : c->last_exit ?
+		    c->last_exit : "stopped");
+	while (c->nwait > 0) {
+		h = c->waitq[0];
+		if (b->stopping) {
+			b->hint = OUT_CANCELLED;
+			arec_answer(b, h->id, h->idlen, OUT_CANCELLED, 0, 0);
+		} else {
+			b->hint = OUT_TRANSPORT;
+			respond_error(b, h->batch, h->id, h->idlen,
+			    RPC_CONNECTION_CLOSED, msg, child_error_data(c));
+		}
+		hreq_free(b, h);
+	}
+	free(msg);
+}
+
+void
+broker_child_asleep(struct broker *b, struct child *c)
+{
+	if (c->nwait > 0)
+		lazy_wake(b, c);
+}
+
+/* Traffic with c: its idle time starts again. */
+static void
+lazy_touch(struct child *c)
+{
+	if (ev_is_active(&c->idle_timer))
+		ev_timer_again(c->b->loop, &c->idle_timer);
+}
+
+/* Whether c is serving something: a request of the host's, one of its
+   own to the host, a subscription the host holds, or a task it made. */
+static int
+lazy_busy(struct broker *b, const struct child *c)
+{
+	struct map_ent *e;
+	size_t it;
+
+	if (map_first(&c->pending, &it) || map_first(&c->subs, &it))
+		return 1;
+	for (e = map_first(&b->creqs, &it); e; e = map_next(&b->creqs, &it,
+	    e))
+		if (((struct creq *)e->val)->child == c->idx)
+			return 1;
+	for (e = map_first(&b->tasks, &it); e; e = map_next(&b->tasks, &it,
+	    e))
+		if ((intptr_t)e->val == c->idx + 1)
+			return 1;
+	return 0;
+}
+
+static void
+idle_stop_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct child *c = w->data;
+
+	(void)revents;
+	if (c->state != CH_READY || c->b->stopping) {
+		ev_timer_stop(loop, w);
+		return;
+	}
+	if (lazy_busy(c->b, c))
+		return;	/* the repeat looks again later */
+	ev_timer_stop(loop, w);
+	logmsg("[%s] idle for %g s; stopped (starts again on the next "
+	    "request)", c->conf->alias, c->conf->t_idle);
+	c->idle_stop = 1;
+	child_stop(c);
+}
+
+/* Keep what a lazy server offers for its next start. */
+static void
+lazy_save(struct broker *b, struct child *c)
+{
+	char *err = NULL;
+
+	if (cache_save(c->conf, c->version, c->caps, c->instructions,
+	    b->cat.owners[c->idx].items, &err) < 0) {
+		logmsg("[%s] cannot write its cache: %s", c->conf->alias, err);
+		free(err);
+	}
+}
+
+/* Whether a pinned hash of alias/name (NULL: the server) is h. */
+static int
+pinned_as(struct broker *b, const char *alias, const char *name,
+    const cJSON *def)
+{
+	const cJSON *pe = pins_get(&b->pins, alias, name);
+	const cJSON *ph = cJSON_GetObjectItemCaseSensitive(pe, "hash");
+	char h[65];
+
+	canon_hash(def, h);
+	return cJSON_IsString(ph) && strcmp(ph->valuestring, h) == 0;
+}
+
+/* Whether every cached tool definition, and the server's instructions and
+   prompts, are what is pinned now. A cache is never trusted past a pin:
+   if they differ, the server itself must be asked. */
+static int
+cache_pinned(struct broker *b, struct child *c, const struct cache_entry *ce)
+{
+	const cJSON *t, *n;
+	cJSON *def;
+	int ok = !b->pins.corrupt;
+
+	cJSON_ArrayForEach(t, ce->items[CAT_TOOLS]) {
+		if (!ok)
+			break;
+		n = cJSON_GetObjectItemCaseSensitive(t, "name");
+		if (!cJSON_IsString(n))
+			continue;
+		def = pins_tool_def(t);
+		ok = pinned_as(b, c->conf->alias, n->valuestring, def);
+		cJSON_Delete(def);
+	}
+	if (ok) {
+		def = pins_server_def(ce->instructions, ce->items[CAT_PROMPTS]);
+		ok = pinned_as(b, c->conf->alias, NULL, def);
+		cJSON_Delete(def);
+	}
+	return ok;
+}
+
+/* Serve a lazy server's lists from its cache without starting it.
+   Returns 0 when there is no cache it may use. */
+static int
+lazy_from_cache(struct broker *b, struct child *c)
+{
+	struct cache_entry ce;
+	char *why;
+	int k;
+
+	if (!cache_load(c->conf, &ce, &why)) {
+		logmsg("[%s] lazy, but %s: starting it now to fill its cache",
+		    c->conf->alias, why);
+		free(why);
+		return 0;
+	}
+	filter_tools(c, ce.items[CAT_TOOLS]);
+	if (!cache_pinned(b, c, &ce)) {
+		logmsg("[%s] lazy, but its cache does not match its pins: "
+		    "starting it now", c->conf->alias);
+		cache_entry_clear(&ce);
+		return 0;
+	}
+	free(c->version);
+	c->version = ce.version;
+	cJSON_Delete(c->caps);
+	c->caps = ce.caps;
+	free(c->instructions);
+	c->instructions = ce.instructions;
+	ce.version = ce.instructions = NULL;
+	ce.caps = NULL;
+	c->state = CH_LAZY;
+	c->listing = CAT_NKINDS;
+	for (k = 0; k < CAT_NKINDS; k++) {
+		list_done(b, c, k, ce.items[k]);
+		ce.items[k] = NULL;
+	}
+	pin_server(b, c);
+	logmsg("[%s] lazy: its lists come from its cache; it starts on the "
+	    "first request", c->conf->alias);
+	return 1;
+}
+
 /* A child's generation ended: fail what it was serving, drop its lists. */
 void
 broker_child_gone(struct broker *b, struct child *c)
@@ -3424,9 +3751,13 @@ broker_child_gone(struct broker *b, struct child *c)
 	} while (k);
 	c->listing = 0;
 	c->relist_mask = 0;
-	mask = catalog_clear(&b->cat, c->idx);
-	if (!b->stopping)
-		notify_lists(b, mask);
+	/* Stopped while idle, it keeps offering what it offered. */
+	if (!c->idle_stop) {
+		mask = catalog_clear(&b->cat, c->idx);
+		if (!b->stopping)
+			notify_lists(b, mask);
+		lazy_fail(b, c);
+	}
 	maybe_answer_initialize(b);
 }
 
@@ -3440,6 +3771,8 @@ broker_add_child(struct broker *b, int idx, struct server_conf *sc)
 	child_setup(c, b, idx, sc);
 	ev_timer_init(&c->relist_timer, relist_cb, RELIST_DELAY, 0);
 	c->relist_timer.data = c;
+	ev_timer_init(&c->idle_timer, idle_stop_cb, 1, 1);
+	c->idle_timer.data = c;
 }
 
 void
@@ -3447,6 +3780,7 @@ broker_drop_lists(struct broker *b, struct child *c)
 {
 	int mask = catalog_clear(&b->cat, c->idx);
 
+	lazy_fail(b, c);	/* requests that waited for it to start */
 	if (!b->stopping)
 		notify_lists(b, mask);
 }
@@ -3560,9 +3894,14 @@ broker_start(struct broker *b)
 	trail_event(b->trail, "config_load", f);
 	if (b->sink == NULL)
 		ev_io_start(b->loop, &b->host_rd);
-	for (i = 0; i < b->nchildren; i++)
-		if (!b->children[i].conf->disabled)
-			child_spawn(&b->children[i]);
+	for (i = 0; i < b->nchildren; i++) {
+		struct child *c = &b->children[i];
+
+		if (c->conf->disabled || (c->conf->lazy &&
+		    lazy_from_cache(b, c)))
+			continue;
+		child_start(c);
+	}
 }
 
 int
@@ -3573,7 +3912,8 @@ broker_starting(const struct broker *b)
 	for (i = 0; i < b->nchildren; i++) {
 		enum child_state s = b->children[i].state;
 
-		n += s == CH_SPAWNED || s == CH_INIT || s == CH_LISTING;
+		n += s == CH_SPAWNED || s == CH_INIT || s == CH_LISTING ||
+		    s == CH_QUEUED;
 	}
 	return n;
 }
@@ -3642,6 +3982,11 @@ broker_free(struct broker *b)
 		ev_timer_stop(b->loop, &c->kill_timer);
 		ev_timer_stop(b->loop, &c->start_timer);
 		ev_timer_stop(b->loop, &c->relist_timer);
+		ev_timer_stop(b->loop, &c->idle_timer);
+		/* Held requests are freed with the others below. */
+		free(c->waitq);
+		c->waitq = NULL;
+		c->nwait = c->waitcap = 0;
 		while ((e = map_first(&c->pending, &it)) != NULL) {
 			struct preq *pq = map_del(&c->pending, e->key,
 			    e->klen);
@@ -3718,6 +4063,7 @@ broker_free(struct broker *b)
 	map_free(&b->cptoks);
 	map_free(&b->creqs);
 	map_free(&b->tasks);
+	free(b->startq);
 	map_free(&b->prompts);
 	map_free(&b->session_ok);
 	pins_free(&b->pins);
@@ -3893,5 +4239,5 @@ broker_consent_resume(struct broker *b, struct hreq *h, const char *msg,
 	/* Allowed: dispatch the original request again, past the gate. */
 	hreq_free(b, h);
 	if (json_check(msg, len, MAX_DEPTH, &v, &why) == 0)
-		host_message_x(b, msg, v, bt, 1);
+		host_message_x(b, msg, v, bt, RS_CONSENTED);
 }

@@ -42,6 +42,8 @@ enum child_state {
 	CH_BACKOFF,		/* exited; restart scheduled */
 	CH_FAILED,		/* gave up, or cannot start */
 	CH_STOPPING,
+	CH_LAZY,		/* not running; its lists come from the cache */
+	CH_QUEUED,		/* waiting for corral.max_starting */
 };
 
 struct broker;
@@ -123,6 +125,11 @@ struct child {
 	int reload;		/* RELOAD_*: what to do once it stopped */
 	struct server_conf *next_conf;	/* its new entry */
 	int removed;		/* gone from the configuration */
+	/* lazy start, idle stop */
+	ev_timer idle_timer;	/* a lazy server's idle deadline */
+	int idle_stop;		/* stopping because it was idle */
+	struct hreq **waitq;	/* host requests waiting for it to start */
+	int nwait, waitcap;
 };
 
 enum { RELOAD_NONE, RELOAD_RESTART, RELOAD_REMOVE };
@@ -147,6 +154,10 @@ struct hreq {
 	char *lim_tool;		/* ... and this tool, or NULL */
 	double max_bytes;	/* max_result_bytes for the answer; 0: none */
 	char *sub_uri;		/* first subscribe to this URI */
+	char *held;		/* the message, while it waits for a lazy
+				   server to start */
+	size_t heldlen;
+	int held_consented;
 	struct broker *b;
 };
 
@@ -237,6 +248,8 @@ struct broker {
 	int64_t next_hid;
 	int64_t next_ptok;
 	struct map tasks;	/* task id -> child index + 1 */
+	int *startq;		/* children waiting for corral.max_starting */
+	int nstartq, startqcap;
 
 	/* shutdown */
 	int stopping;
@@ -286,6 +299,10 @@ int broker_starting(const struct broker *);
 
 /* upstream.c: child links. */
 void child_spawn(struct child *);
+/* Spawn c now, or queue it when corral.max_starting are starting. */
+void child_start(struct child *);
+/* Spawn queued children while fewer than corral.max_starting start. */
+void child_start_next(struct broker *);
 void child_stop(struct child *);
 /* A remote's generation ended (core/remote.c). */
 void child_ended(struct child *);
@@ -319,7 +336,8 @@ void reload_free(struct broker *);
 /* The end of a stopped child's generation, for reload: 1 when reload
    took care of what comes next. */
 int reload_child_final(struct child *);
-/* A child's lists are gone from what the host sees. */
+/* A child's lists are gone from what the host sees; requests waiting
+   for it to start fail with its fail_reason. */
 void broker_drop_lists(struct broker *, struct child *);
 /* Set up slot idx for server sc (broker_new, reload). */
 void broker_add_child(struct broker *, int idx, struct server_conf *);
@@ -336,6 +354,8 @@ void broker_consent_answer(struct broker *, int child, const char *tool,
 /* Run or refuse one held call after the answer. */
 void broker_consent_resume(struct broker *, struct hreq *, const char *msg,
     size_t len, int answer, const char *via, int changed);
+/* A lazy child stopped while idle: start it again if requests wait. */
+void broker_child_asleep(struct broker *, struct child *);
 /* A child reached a resting state (ready, restarting, failed). */
 void broker_child_settled(struct broker *);
 /* Audit log events about children and consent. */

@@ -179,6 +179,36 @@ get_seconds(struct ctx *c, const char *path, const cJSON *j, double *out)
 	return 0;
 }
 
+/* An idle timeout: seconds like get_seconds, or 0 for never. */
+static int
+get_idle(struct ctx *c, const char *path, const cJSON *j, double *out)
+{
+	if (cJSON_IsNumber(j) && j->valuedouble == 0) {
+		*out = 0;
+		return 0;
+	}
+	if (want(c, path, j, cJSON_IsNumber(j), "a number of seconds") < 0)
+		return -1;
+	if (!(j->valuedouble > 0) || j->valuedouble > 1e7)
+		return errat(c, path, "must be 0 (never) or more than 0 and at "
+		    "most 10000000");
+	*out = j->valuedouble;
+	return 0;
+}
+
+/* "start": "eager" or "lazy"; *lazy set. */
+static int
+get_start(struct ctx *c, const char *path, const cJSON *j, int *lazy)
+{
+	if (want(c, path, j, cJSON_IsString(j), "a string") < 0)
+		return -1;
+	if (strcmp(j->valuestring, "eager") != 0 &&
+	    strcmp(j->valuestring, "lazy") != 0)
+		return errat(c, path, "must be \"eager\" or \"lazy\"");
+	*lazy = strcmp(j->valuestring, "lazy") == 0;
+	return 0;
+}
+
 static int
 get_int(struct ctx *c, const char *path, const cJSON *j, double lo,
     double hi, double *out)
@@ -276,7 +306,11 @@ parse_timeouts(struct ctx *c, const char *path, const cJSON *j,
 		    &s->t_idle;
 
 		snprintf(p, sizeof(p), "%s.%s", path, v->string);
-		if (get_seconds(c, p, v, dst) < 0)
+		if (dst == &s->t_idle) {
+			if (get_idle(c, p, v, dst) < 0)
+				return -1;
+			s->idle_set = 1;
+		} else if (get_seconds(c, p, v, dst) < 0)
 			return -1;
 	}
 	/* A long idle timeout raises the default cap with it. */
@@ -894,6 +928,12 @@ parse_common(struct ctx *c, const char *path, const char *alias,
 		if (parse_restart(c, p, v, s) < 0)
 			return -1;
 	}
+	if ((v = cJSON_GetObjectItemCaseSensitive(j, "start"))) {
+		snprintf(p, sizeof(p), "%s.start", path);
+		if (get_start(c, p, v, &s->lazy) < 0)
+			return -1;
+		s->start_set = 1;
+	}
 	{
 		char *fp = cJSON_PrintUnformatted(j);
 
@@ -1163,7 +1203,7 @@ parse_server(struct ctx *c, const char *top, const char *alias,
 	static const char *const keys[] = { "type", "command", "args", "env",
 	    "cwd", "disabled", "prefix", "tools", "timeouts", "restart",
 	    "sandbox", "policy", "url", "headers", "description",
-	    "trust_annotations", "limits", "oauth", NULL };
+	    "trust_annotations", "limits", "oauth", "start", NULL };
 	const cJSON *v;
 	char path[256], p[512], *cmd;
 	int i;
@@ -1412,9 +1452,11 @@ static int
 parse_corral(struct ctx *c, const cJSON *j, struct config *cf)
 {
 	static const char *const keys[] = { "naming", "max_message",
-	    "timeouts", "policy", "consent", "audit", "otel", NULL };
+	    "timeouts", "policy", "consent", "audit", "otel", "start",
+	    "max_starting", NULL };
 	static const char *const nkeys[] = { "separator", NULL };
-	static const char *const tkeys[] = { "initialize", "shutdown", NULL };
+	static const char *const tkeys[] = { "initialize", "shutdown", "idle",
+	    NULL };
 	const cJSON *v, *w;
 	double d;
 
@@ -1462,8 +1504,37 @@ parse_corral(struct ctx *c, const cJSON *j, struct config *cf)
 		    get_seconds(c, "corral.timeouts.shutdown", w,
 		    &cf->t_shutdown) < 0)
 			return -1;
+		if ((w = cJSON_GetObjectItemCaseSensitive(v, "idle"))) {
+			if (get_idle(c, "corral.timeouts.idle", w,
+			    &cf->t_idle) < 0)
+				return -1;
+			cf->idle_set = 1;
+		}
+	}
+	if ((v = cJSON_GetObjectItemCaseSensitive(j, "start")) &&
+	    get_start(c, "corral.start", v, &cf->lazy) < 0)
+		return -1;
+	if ((v = cJSON_GetObjectItemCaseSensitive(j, "max_starting"))) {
+		if (get_int(c, "corral.max_starting", v, 0, 1000, &d) < 0)
+			return -1;
+		cf->max_starting = (int)d;
 	}
 	return 0;
+}
+
+/* corral.start and corral.timeouts.idle: the default of every server
+   that does not say otherwise. */
+static void
+apply_server_defaults(struct config *cf)
+{
+	int i;
+
+	for (i = 0; i < cf->nservers; i++) {
+		if (!cf->servers[i].start_set)
+			cf->servers[i].lazy = cf->lazy;
+		if (!cf->servers[i].idle_set && cf->idle_set)
+			cf->servers[i].t_idle = cf->t_idle;
+	}
 }
 
 static void
@@ -1572,6 +1643,7 @@ config_new(const char *dir)
 	cf->max_message = 64 * 1024 * 1024;
 	cf->t_initialize = 10;
 	cf->t_shutdown = 2;
+	cf->max_starting = 4;
 	cf->audit_fsync = 1;			/* batch */
 	cf->audit_rotate = 64.0 * 1024 * 1024;
 	cf->audit_keep = 5;
@@ -1713,6 +1785,7 @@ config_parse(const char *text, size_t len, const char *dir,
 		cf->global_fp = xstrdup(fp);
 		cJSON_free(fp);
 	}
+	apply_server_defaults(cf);
 	cJSON_Delete(root);
 	*out = cf;
 	return 0;

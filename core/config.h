@@ -47,7 +47,10 @@ struct server_conf {
 	double t_start;		/* seconds from spawn to ready */
 	double t_call;		/* idle time per request; progress resets */
 	double t_call_max;	/* hard cap per request */
-	double t_idle;		/* accepted; used by lazy start */
+	double t_idle;		/* a lazy server idle this long stops; 0: never */
+	int idle_set;		/* timeouts.idle given */
+	int lazy;		/* "start": "lazy" (or corral.start) */
+	int start_set;		/* "start" given */
 	int max_failures;	/* quick failures before giving up */
 	double backoff;		/* first restart delay */
 	double backoff_max;
@@ -82,6 +85,10 @@ struct config {
 	size_t max_message;	/* bytes per message on every link */
 	double t_initialize;	/* how long initialize waits for children */
 	double t_shutdown;	/* each shutdown step's grace */
+	double t_idle;		/* corral.timeouts.idle: servers' default */
+	int idle_set;
+	int lazy;		/* corral.start: "lazy" */
+	int max_starting;	/* servers starting at once; 0: no limit */
 	struct policy policy;	/* corral.policy */
 	int channels[4];	/* consent channels in order */
 	int nchannels;

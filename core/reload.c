@@ -67,7 +67,7 @@ restart_with(struct child *c, struct server_conf *sc)
 	catalog_set_prefix(&c->b->cat, c->idx, sc->prefix);
 	c->state = CH_IDLE;
 	if (!sc->disabled)
-		child_spawn(c);
+		child_start(c);
 	else
 		logmsg("[%s] disabled by the new configuration", sc->alias);
 }
@@ -78,6 +78,8 @@ forget(struct child *c)
 	c->reload = RELOAD_NONE;
 	c->removed = 1;
 	c->state = CH_IDLE;
+	free(c->fail_reason);
+	c->fail_reason = xstrdup("removed from the configuration");
 	broker_drop_lists(c->b, c);
 	logmsg("[%s] removed from the configuration; stopped",
 	    c->conf->alias);
@@ -189,7 +191,7 @@ apply(struct broker *b, struct config *nc, struct tally *t)
 		note(t->added, sc->alias);
 		used = 1;
 		if (!sc->disabled)
-			child_spawn(&b->children[idx]);
+			child_start(&b->children[idx]);
 	}
 	return used;
 }

@@ -32,6 +32,10 @@ state_word(const struct broker *b, int child)
 		return "failed";
 	case CH_STOPPING:
 		return "stopping";
+	case CH_LAZY:
+		return "lazy";
+	case CH_QUEUED:
+		return "queued";
 	case CH_IDLE:
 		break;
 	}

@@ -30,7 +30,8 @@ const char *
 child_state_name(enum child_state s)
 {
 	static const char *const names[] = { "idle", "spawned", "initializing",
-	    "listing", "ready", "restarting", "failed", "stopping" };
+	    "listing", "ready", "restarting", "failed", "stopping", "lazy",
+	    "queued" };
 
 	return names[s];
 }
@@ -451,7 +452,7 @@ child_stop(struct child *c)
 
 	ev_timer_stop(loop, &c->backoff_timer);
 	if (!c->running) {
-		if (c->state == CH_BACKOFF)
+		if (c->state == CH_BACKOFF || c->state == CH_QUEUED)
 			c->state = CH_IDLE;
 		return;
 	}
@@ -459,6 +460,8 @@ child_stop(struct child *c)
 		return;
 	c->state = CH_STOPPING;
 	ev_timer_stop(loop, &c->start_timer);
+	ev_timer_stop(loop, &c->idle_timer);
+	child_start_next(c->b);
 	if (c->conf->remote) {
 		remote_stop(c);
 		return;
@@ -484,7 +487,62 @@ backoff_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	(void)revents;
 	if (c->b->stopping)
 		return;
+	child_start(c);
+}
+
+/* Children between spawn and ready (or failure). */
+static int
+spawning(const struct broker *b)
+{
+	int i, n = 0;
+
+	for (i = 0; i < b->nchildren; i++) {
+		enum child_state s = b->children[i].state;
+
+		n += s == CH_SPAWNED || s == CH_INIT || s == CH_LISTING;
+	}
+	return n;
+}
+
+void
+child_start(struct child *c)
+{
+	struct broker *b = c->b;
+	int max = b->cf->max_starting;
+
+	if (c->state == CH_QUEUED)
+		return;
+	if (max > 0 && (spawning(b) >= max || b->nstartq > 0)) {
+		logmsg("[%s] waits to start: %d server%s starting "
+		    "(corral.max_starting)", c->conf->alias, max,
+		    max == 1 ? " is" : "s are");
+		c->state = CH_QUEUED;
+		if (b->nstartq == b->startqcap) {
+			b->startqcap = b->startqcap ? b->startqcap * 2 : 8;
+			b->startq = xrealloc(b->startq, b->startqcap *
+			    sizeof(*b->startq));
+		}
+		b->startq[b->nstartq++] = c->idx;
+		return;
+	}
 	child_spawn(c);
+}
+
+void
+child_start_next(struct broker *b)
+{
+	int max = b->cf->max_starting;
+	struct child *c;
+
+	while (b->nstartq > 0 && !b->stopping && (max == 0 ||
+	    spawning(b) < max)) {
+		c = &b->children[b->startq[0]];
+		memmove(b->startq, b->startq + 1, --b->nstartq *
+		    sizeof(*b->startq));
+		/* Stopped or started meanwhile: nothing to do. */
+		if (c->state == CH_QUEUED)
+			child_spawn(c);
+	}
 }
 
 static void
@@ -571,6 +629,7 @@ child_final(struct child *c)
 	ev_timer_stop(loop, &c->start_timer);
 	ev_timer_stop(loop, &c->kill_timer);
 	ev_timer_stop(loop, &c->relist_timer);
+	ev_timer_stop(loop, &c->idle_timer);
 	if (c->proc.in >= 0) {
 		close(c->proc.in);
 		c->proc.in = -1;
@@ -591,8 +650,21 @@ child_final(struct child *c)
 		broker_check_exit(b);
 		return;
 	}
-	if (reload_child_final(c))
+	if (reload_child_final(c)) {
+		c->idle_stop = 0;
+		child_start_next(b);
 		return;
+	}
+	if (c->idle_stop) {
+		/* Stopped on purpose: no failure, and back to its cache. */
+		c->idle_stop = 0;
+		c->ready_at = 0;
+		c->state = CH_LAZY;
+		child_start_next(b);
+		broker_child_asleep(b, c);
+		broker_check_exit(b);
+		return;
+	}
 	if (c->fail_reason && c->conf->remote)
 		logmsg("[%s] stopped because %s", c->conf->alias,
 		    c->fail_reason);
@@ -619,6 +691,7 @@ child_final(struct child *c)
 		logmsg("[%s] failed %d time%s in a row; not restarting it",
 		    c->conf->alias, c->failures, c->failures == 1 ? "" : "s");
 		c->state = CH_FAILED;
+		child_start_next(b);
 		broker_child_settled(b);
 		broker_check_exit(b);
 		return;
@@ -633,6 +706,7 @@ child_final(struct child *c)
 	c->state = CH_BACKOFF;
 	ev_timer_set(&c->backoff_timer, delay, 0);
 	ev_timer_start(loop, &c->backoff_timer);
+	child_start_next(b);
 	broker_child_settled(b);
 	broker_check_exit(b);
 }

@@ -307,7 +307,15 @@ static const struct err_case err_cases[] = {
 	{ SRV("\"timeouts\":{\"start\":0}"),
 	    "mcpServers.a.timeouts.start: must be more than 0 and at most 10000000" },
 	{ SRV("\"timeouts\":{\"idle\":-1}"),
-	    "mcpServers.a.timeouts.idle: must be more than 0 and at most 10000000" },
+	    "mcpServers.a.timeouts.idle: must be 0 (never) or more than 0 and "
+	    "at most 10000000" },
+	{ SRV("\"timeouts\":{\"idle\":\"1\"}"),
+	    "mcpServers.a.timeouts.idle: expected a number of seconds, got a "
+	    "string" },
+	{ SRV("\"start\":\"later\""),
+	    "mcpServers.a.start: must be \"eager\" or \"lazy\"" },
+	{ SRV("\"start\":true"),
+	    "mcpServers.a.start: expected a string, got a boolean" },
 	{ SRV("\"timeouts\":{\"call_max\":10000001}"),
 	    "mcpServers.a.timeouts.call_max: must be more than 0 and at most "
 	    "10000000" },
@@ -440,6 +448,16 @@ static const struct err_case err_cases[] = {
 	    "corral.timeouts: unknown key \"start\"" },
 	{ "{\"corral\":{\"timeouts\":{\"initialize\":0}}}",
 	    "corral.timeouts.initialize: must be more than 0 and at most 10000000" },
+	{ "{\"corral\":{\"timeouts\":{\"idle\":1e8}}}",
+	    "corral.timeouts.idle: must be 0 (never) or more than 0 and at most "
+	    "10000000" },
+	{ "{\"corral\":{\"start\":\"Lazy\"}}",
+	    "corral.start: must be \"eager\" or \"lazy\"" },
+	{ "{\"corral\":{\"max_starting\":-1}}",
+	    "corral.max_starting: must be an integer from 0 to 1000" },
+	{ "{\"corral\":{\"max_starting\":1.5}}",
+	    "corral.max_starting: must be an integer from 0 to 1000" },
+	{ "{\"corral\":{\"starting\":1}}", "corral: unknown key \"starting\"" },
 	{ "{\"corral\":{\"timeouts\":{\"shutdown\":\"1\"}}}",
 	    "corral.timeouts.shutdown: expected a number of seconds, got a string" },
 	/* The first error is the one reported. */
@@ -711,6 +729,35 @@ test_corral_section(void **state)
 	config_free(cf);
 	cf = parse_ok("{\"corral\":{\"naming\":{\"separator\":\"12345678\"},"
 	    "\"max_message\":1073741824}}", NULL);
+	config_free(cf);
+}
+
+/* "start" and timeouts.idle: per server, else corral's default. */
+static void
+test_lazy_keys(void **state)
+{
+	struct config *cf = parse_ok("{\"mcpServers\":{"
+	    "\"a\":{\"command\":\"x\"},"
+	    "\"b\":{\"command\":\"x\",\"start\":\"eager\","
+	    "\"timeouts\":{\"idle\":0}},"
+	    "\"c\":{\"type\":\"http\",\"url\":\"https://e.example/mcp\","
+	    "\"start\":\"lazy\",\"timeouts\":{\"idle\":2.5}}},"
+	    "\"corral\":{\"start\":\"lazy\",\"max_starting\":0,"
+	    "\"timeouts\":{\"idle\":60}}}", NULL);
+
+	(void)state;
+	assert_int_equal(cf->max_starting, 0);
+	assert_int_equal(cf->servers[0].lazy, 1);
+	assert_true(cf->servers[0].t_idle == 60);
+	assert_int_equal(cf->servers[1].lazy, 0);
+	assert_true(cf->servers[1].t_idle == 0);
+	assert_int_equal(cf->servers[2].lazy, 1);
+	assert_true(cf->servers[2].t_idle == 2.5);
+	config_free(cf);
+	cf = parse_ok("{\"mcpServers\":{\"a\":{\"command\":\"x\"}}}", NULL);
+	assert_int_equal(cf->max_starting, 4);
+	assert_int_equal(cf->servers[0].lazy, 0);
+	assert_true(cf->servers[0].t_idle == 1800);
 	config_free(cf);
 }
 
@@ -1246,6 +1293,7 @@ static const struct CMUnitTest plain[] = {
 	cmocka_unit_test(test_full_server),
 	cmocka_unit_test(test_partial_and_edges),
 	cmocka_unit_test(test_corral_section),
+	cmocka_unit_test(test_lazy_keys),
 	cmocka_unit_test(test_vscode_servers),
 	cmocka_unit_test(test_env_substitution),
 	cmocka_unit_test(test_audit_otel),

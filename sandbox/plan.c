@@ -580,6 +580,67 @@ static const char *const proxy_env[] = { "HTTP_PROXY", "HTTPS_PROXY",
 static const char *const proxy_env_fixed[] = { "NO_PROXY=", "no_proxy=",
 	"NODE_USE_ENV_PROXY=1", NULL };
 
+/* Node before 22.21 ignores NODE_USE_ENV_PROXY, so its fetch() would
+   find no network at all. This file, loaded with --require, gives fetch
+   a dispatcher that opens each connection as a CONNECT tunnel through
+   the proxy (TLS inside it for https). It changes nothing where fetch
+   already has a dispatcher of another kind (a Node that reads the proxy
+   variables itself) and never stops the program on an error. */
+#define NODE_PROXY_JS	"/etc/corral-fetch-proxy.cjs"
+static const char node_proxy_js[] =
+"'use strict';\n"
+"// corral: fetch() through the egress proxy (CONNECT), for Node versions\n"
+"// that ignore NODE_USE_ENV_PROXY.\n"
+"try {\n"
+"  (() => {\n"
+"    const p = process.env.HTTPS_PROXY || process.env.HTTP_PROXY;\n"
+"    if (!p || typeof globalThis.fetch !== 'function') return;\n"
+"    const sym = Symbol.for('undici.globalDispatcher.1');\n"
+"    if (globalThis[sym] === undefined)\n"
+"      globalThis.fetch('http://127.0.0.1:9/',\n"
+"        { signal: AbortSignal.abort() }).catch(() => {});\n"
+"    const cur = globalThis[sym];\n"
+"    if (!cur || cur.constructor.name !== 'Agent') return;\n"
+"    const net = require('node:net');\n"
+"    const tls = require('node:tls');\n"
+"    const proxy = new URL(p);\n"
+"    const connect = (o, cb) => {\n"
+"      const port = o.port || (o.protocol === 'https:' ? 443 : 80);\n"
+"      const host = o.hostname.includes(':') && !o.hostname.startsWith('[')\n"
+"        ? `[${o.hostname}]` : o.hostname;\n"
+"      const s = net.connect(Number(proxy.port || 80), proxy.hostname);\n"
+"      let head = '';\n"
+"      const fail = (e) => { s.destroy(); cb(e); };\n"
+"      s.once('error', fail);\n"
+"      s.once('connect', () => s.write(`CONNECT ${host}:${port} HTTP/1.1\\r\\n` +\n"
+"        `Host: ${host}:${port}\\r\\n\\r\\n`));\n"
+"      const onData = (d) => {\n"
+"        head += d.toString('latin1');\n"
+"        const end = head.indexOf('\\r\\n\\r\\n');\n"
+"        if (end < 0) {\n"
+"          if (head.length > 16384) fail(new Error('proxy: answer too long'));\n"
+"          return;\n"
+"        }\n"
+"        s.removeListener('data', onData);\n"
+"        s.removeListener('error', fail);\n"
+"        const line = head.slice(0, head.indexOf('\\r\\n'));\n"
+"        if (!/^HTTP\\/1\\.[01] 200/.test(line)) {\n"
+"          s.destroy();\n"
+"          cb(new Error(`proxy refused ${host}:${port}: ${line}`));\n"
+"          return;\n"
+"        }\n"
+"        if (o.protocol !== 'https:') { cb(null, s); return; }\n"
+"        const t = tls.connect({ socket: s, ALPNProtocols: ['http/1.1'],\n"
+"          servername: o.servername || o.hostname });\n"
+"        t.once('secureConnect', () => cb(null, t));\n"
+"        t.once('error', (e) => cb(e));\n"
+"      };\n"
+"      s.on('data', onData);\n"
+"    };\n"
+"    globalThis[sym] = new cur.constructor({ connect });\n"
+"  })();\n"
+"} catch (e) { /* fetch stays as it was: without a network */ }\n";
+
 /* Is e (NAME=value) one of the variables we set ourselves? */
 static int
 ours_env(const struct sb_plan *p, const char *e)
@@ -599,6 +660,8 @@ ours_env(const struct sb_plan *p, const char *e)
 		if (strcspn(proxy_env_fixed[k], "=") == n &&
 		    strncmp(e, proxy_env_fixed[k], n) == 0)
 			return 1;
+	if (p->egress && n == 12 && strncmp(e, "NODE_OPTIONS", 12) == 0)
+		return 1;
 	return 0;
 }
 
@@ -627,6 +690,16 @@ add_env(struct ctx *c, const char *user, const char *tmpdir)
 		    proxy_env[k], SB_PROXY_PORT);
 	for (k = 0; p->egress && proxy_env_fixed[k]; k++)
 		p->envp[n++] = xstrdup(proxy_env_fixed[k]);
+	if (p->egress) {
+		/* The server's own options, then ours. */
+		const char *own = NULL;
+
+		for (i = 0; e && e[i]; i++)
+			if (strncmp(e[i], "NODE_OPTIONS=", 13) == 0)
+				own = e[i] + 13;
+		p->envp[n++] = xasprintf("NODE_OPTIONS=%s%s--require=%s",
+		    own ? own : "", own && *own ? " " : "", NODE_PROXY_JS);
+	}
 	p->envp[n] = NULL;
 }
 
@@ -854,6 +927,9 @@ sb_plan_build(const struct sandbox_spec *sp, int degraded, struct sb_plan *p,
 		if (ns_tree(&c, err) < 0)
 			goto out;
 		add_passwd(&c, user);
+		if (p->egress)
+			add(p, SB_FILE, 0, node_proxy_js, NODE_PROXY_JS, 0,
+			    0644);
 		add_env(&c, user, "/tmp");
 	}
 	r = 0;

@@ -175,6 +175,27 @@ tools/list"
 	assert_line "corral: [h] dropped a line that is not a JSON-RPC message (invalid literal)"
 }
 
+@test "remote: a slow event stream holds up only its own request; its events arrive whole and in order" {
+	start_fake --mode sse --slow-sse 300
+	start_corral
+	initialize
+	send '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"h__slow","arguments":{"steps":3,"ms":10},"_meta":{"progressToken":"p"}}}'
+	wait_for '"method":"notifications/progress"'
+	send '{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"h__echo","arguments":{"text":"meanwhile"}}}'
+	wait_for '"id":1,' 20
+	# The echo was answered while the slow stream still had events to go.
+	run -0 grep -oE '"id":(1|2),' "$OUT"
+	assert_output '"id":2,
+"id":1,'
+	run -0 jq -c 'select(.method == "notifications/progress") | .params.progress' "$OUT"
+	assert_output "1
+2
+3"
+	run -0 jq -c 'select(.id == 1) | .result.content[0].text' "$OUT"
+	assert_output '"slow: done after 3 steps"'
+	stop_corral
+}
+
 @test "remote: HTTP 500 fails that request with the status and the body's head" {
 	start_fake --fail500 7
 	run -1 "$CORRAL" call -c "$CONF" h__echo '{"text":"x"}'

@@ -631,8 +631,8 @@ translate_local(struct import *im, struct entry *x, enum kind k,
 		cJSON_AddStringToObject(sb, "home", "private");
 		cJSON_AddStringToObject(sb, "network", "full");
 		note(x, "network full: needs network for its first download "
-		    "(%s fetches the package); narrow it when the egress "
-		    "allow-list lands", l);
+		    "(%s fetches the package); narrow it to a list of hosts: "
+		    "the package registry and the hosts the server uses", l);
 	}
 	free(cwd);
 	free(cmd);
@@ -750,6 +750,9 @@ translate(struct import *im, struct entry *x, enum kind k, const char *name,
 		if (cJSON_IsTrue(v))
 			cJSON_AddTrueToObject(x->out, "disabled");
 	}
+	/* Behind corral a local server runs only while it is used. */
+	if (!remote)
+		cJSON_AddStringToObject(x->out, "start", "lazy");
 	validate(x, name);
 }
 
@@ -1392,6 +1395,10 @@ cmd_import(int argc, char **argv)
 	fprintf(stderr, "corral: %d imported, %d skipped, %d grant%s to "
 	    "confirm\n", im.nimported, im.nskipped, im.ngrants,
 	    im.ngrants == 1 ? "" : "s");
+	if (im.nimported > 0)
+		fprintf(stderr, "corral: imported local servers start lazily: "
+		    "each starts when first used and stops when idle "
+		    "(\"start\": \"eager\" keeps one running)\n");
 	if (!doit) {
 		char *s = cJSON_Print(im.conf);
 

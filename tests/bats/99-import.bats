@@ -47,11 +47,13 @@ backups() {
 	has_line "    grant ro $D/readme.txt: an argument that names a file; confirm"
 	has_line "  imported: files: npx -y @modelcontextprotocol/server-filesystem $HOME/notes"
 	has_line "    argument ~/notes written as $HOME/notes"
-	has_line "    network full: needs network for its first download (npx fetches the package); narrow it when the egress allow-list lands"
+	has_line "    network full: needs network for its first download (npx fetches the package); narrow it to a list of hosts: the package registry and the hosts the server uses"
 	has_line "    not granted $HOME: granting your home directory would undo the sandbox; grant the folders the server needs"
 	has_line "    not granted /: granting / would undo the sandbox; grant the folders the server needs"
 	has_line "corral: 3 imported, 0 skipped, 3 grants to confirm"
+	has_line "corral: imported local servers start lazily: each starts when first used and stops when idle (\"start\": \"eager\" keeps one running)"
 	has_line "corral: nothing written; run again with --write to apply"
+	[ "$(jq -r '[.mcpServers[].start] | unique | join(",")' <<<"$output")" = lazy ]
 	[ "$(jq -c '.mcpServers.echo.sandbox' <<<"$output")" = \
 	    "{\"rw\":[\"$D/notes\"],\"ro\":[\"$D/readme.txt\"]}" ]
 	[ "$(jq -r '.mcpServers.echo.env.API_KEY' <<<"$output")" = sk-secret-123 ]
@@ -145,7 +147,7 @@ backups() {
 	has_line "  imported: gh: https://api.example.com/mcp"
 	has_line "    \${env:GH_KEY}: variable is not set where corral runs"
 	[ "$(jq -c '.mcpServers.echo' "$CCONF")" = \
-	    "{\"command\":\"$SRV/echo\",\"cwd\":\"$D/work\",\"env\":{\"URL\":\"http://localhost//x\"},\"sandbox\":{\"rw\":[\"$D/work\"]}}" ]
+	    "{\"command\":\"$SRV/echo\",\"cwd\":\"$D/work\",\"env\":{\"URL\":\"http://localhost//x\"},\"sandbox\":{\"rw\":[\"$D/work\"]},\"start\":\"lazy\"}" ]
 	[ "$(jq -r '.mcpServers.gh.headers["X-Key"]' "$CCONF")" = '${env:GH_KEY}' ]
 	# Comments outside the servers object and the inputs survive; the
 	# servers are corral and what could not be translated.

@@ -14,6 +14,8 @@
  * Children are named by their index everywhere (catalog owners, routed
  * requests, tasks), so slots are never moved or reused: a removed server
  * keeps its empty slot, an added one takes a spare (RELOAD_SPARE per run).
+ * A server that gave up (max_failures) is tried again by any reload: the
+ * user may have fixed what it lacked (`corral login`, a file it needs).
  * The "corral" section (policy, consent, audit, limits on messages) is
  * read at start only: a change there is reported, not applied.
  */
@@ -172,6 +174,13 @@ apply(struct broker *b, struct config *nc, struct tally *t)
 			if (config_server_same(c->reload == RELOAD_RESTART ?
 			    c->next_conf : c->conf, sc)) {
 				t->same++;
+				if (c->state == CH_FAILED && !c->conf->disabled) {
+					/* A reload is the user saying "try
+					   again" (after corral login, say). */
+					logmsg("[%s] gave up earlier; trying "
+					    "again", c->conf->alias);
+					restart_with(c, c->conf);
+				}
 				continue;
 			}
 			note(t->changed, sc->alias);

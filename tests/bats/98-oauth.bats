@@ -326,3 +326,21 @@ logged_in() {
 	[[ "$stderr" == *'corral: [r] the stored OAuth tokens are for another URL (https://elsewhere.test/mcp); not used: run `corral login r` if it needs them'* ]]
 	run -1 grep -F 'Bearer TOK' "$HLOG"
 }
+
+@test "oauth: a server that gave up for want of a login is tried again on SIGHUP after corral login" {
+	start_auth --oauth --require-auth TOK
+	auth_config "$LOCAL_OK"',"restart":{"max_failures":0}'
+	start_corral
+	initialize
+	wait_err 'corral: \[r\] failed 1 time in a row; not restarting it'
+	fake_browser "$FOLLOW"
+	run -0 "$CORRAL" login -c "$CONF" r --timeout 20
+	kill -HUP "$CPID"
+	wait_err 'corral: \[r\] gave up earlier; trying again'
+	wait_for '"method":"notifications/tools/list_changed"'
+	send '{"jsonrpc":"2.0","id":4,"method":"tools/call","params":{"name":"r__whoami","arguments":{}}}'
+	wait_for '"id":4,'
+	run -0 jq -c 'select(.id == 4) | .result.content[0].text' "$OUT"
+	assert_output '"Bearer TOK"'
+	stop_corral
+}

@@ -25,6 +25,31 @@ tap() {
 	fi
 }
 
+# Run "name command..." pairs given one per line on stdin side by side
+# (the suites mostly wait: on children, timers, the network), then show
+# each one's output in order, like tap.
+tap_together() {
+	names=""
+	while IFS= read -r line; do
+		name="${line%% *}"
+		names="$names $name"
+		echo "== $name (started)"
+		(eval "${line#* }" >"$log/$name.tap" 2>&1
+		    echo $? >"$log/$name.rc") &
+	done
+	wait
+	for name in $names; do
+		echo "== $name"
+		cat "$log/$name.tap"
+		rc=$(cat "$log/$name.rc")
+		rm -f "$log/$name.rc"
+		if [ "$rc" -ne 0 ] && ! grep -q '^not ok' "$log/$name.tap"; then
+			echo "not ok - $name exited with status $rc" >>"$log/$name.tap"
+			echo "not ok - $name exited with status $rc"
+		fi
+	done
+}
+
 # The sandbox suite runs a reference server from tests/interop: install the
 # interop packages (from the committed lock file) before any suite.
 case " $SUITES " in
@@ -81,15 +106,13 @@ for s in $SUITES; do
 		;;
 	bats)
 		for b in $BUILDS; do
-			tap "bats-$b" env CORRAL_BUILD="$b" \
-			    bats --tap tests/bats
-		done
+			echo "bats-$b env CORRAL_BUILD=$b bats --tap tests/bats"
+		done | tap_together
 		;;
 	interop)
 		for b in $BUILDS; do
-			tap "interop-$b" env CORRAL="$PWD/$b/corral" \
-			    sh tests/interop/run.sh
-		done
+			echo "interop-$b env CORRAL='$PWD/$b/corral' sh tests/interop/run.sh"
+		done | tap_together
 		;;
 	lint)
 		echo "== lint"

@@ -70,8 +70,11 @@ EOF
 # Make the test user (idempotent; only as root).
 sbx_make_user() {
 	[ "$(id -u)" = 0 ] || return 0
-	id -u "$SBX_USER" >/dev/null 2>&1 ||
-	    useradd -M -r -s /usr/sbin/nologin "$SBX_USER"
+	id -u "$SBX_USER" >/dev/null 2>&1 && return 0
+	# Both builds' suites may run at once: one useradd at a time.
+	flock /tmp/.corral-test-useradd.lock sh -c \
+	    'id -u "$1" >/dev/null 2>&1 || useradd -M -r -s /usr/sbin/nologin "$1"' \
+	    sh "$SBX_USER"
 }
 
 # A directory for this test that every mode's user can reach, under /tmp.

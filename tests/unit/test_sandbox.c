@@ -1412,7 +1412,7 @@ test_plan_egress(void **state)
 {
 	static char *const envp[] = { "PATH=/usr/bin", "https_proxy=http://x:1",
 	    "NO_PROXY=*", "npm_config_proxy=http://y:2", "HTTPS_PROXYX=kept",
-	    NULL };
+	    "NODE_OPTIONS=--max-old-space-size=64", NULL };
 	static const char *const want[] = {
 	    "HTTP_PROXY=http://127.0.0.1:3128",
 	    "HTTPS_PROXY=http://127.0.0.1:3128",
@@ -1423,6 +1423,8 @@ test_plan_egress(void **state)
 	    "npm_config_proxy=http://127.0.0.1:3128",
 	    "npm_config_https_proxy=http://127.0.0.1:3128",
 	    "NO_PROXY=", "no_proxy=", "NODE_USE_ENV_PROXY=1",
+	    "NODE_OPTIONS=--max-old-space-size=64 "
+	    "--require=/etc/corral-fetch-proxy.cjs",
 	    "HTTPS_PROXYX=kept", NULL };
 	struct sandbox_conf cf;
 	struct net_rule r;
@@ -1442,7 +1444,7 @@ test_plan_egress(void **state)
 			fail_msg("%s is not in the environment", want[i]);
 	for (n = 0; plan.envp[n]; n++)
 		;
-	/* PATH, HOME, USER, TERM, TMPDIR and the twelve above. */
+	/* PATH, HOME, USER, TERM, TMPDIR and the thirteen above. */
 	assert_int_equal(n, 5 + i);
 	sb_plan_free(&plan);
 	assert_int_equal(build("egress", "opt/tool/bin/srv", &cf, envp, 1,
@@ -1456,6 +1458,7 @@ test_plan_egress(void **state)
 	assert_false(plan.egress);
 	assert_true(in_env(&plan, "https_proxy=http://x:1"));
 	assert_false(in_env(&plan, "NODE_USE_ENV_PROXY=1"));
+	assert_true(in_env(&plan, "NODE_OPTIONS=--max-old-space-size=64"));
 	sb_plan_free(&plan);
 	netaddr_rule_free(&r);
 }

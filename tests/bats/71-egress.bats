@@ -441,7 +441,7 @@ $want  -"
 probe_with_list() {
 	local vars=HTTP_PROXY,HTTPS_PROXY,ALL_PROXY,NO_PROXY,http_proxy,https_proxy
 	vars="$vars,all_proxy,no_proxy,NODE_USE_ENV_PROXY,npm_config_proxy"
-	vars="$vars,npm_config_https_proxy"
+	vars="$vars,npm_config_https_proxy,NODE_OPTIONS"
 	sbx_dirs "$1"
 	start_listener "corral-egress-$$-$1"
 	egress_config '["example.org"]'

@@ -3,7 +3,7 @@
 # apt-get as root, sudo otherwise; a clear message when neither works.
 set -eu
 build="gcc make pkg-config libev-dev libcjson-dev libseccomp-dev libcurl4-openssl-dev libssl-dev libc-ares-dev"
-test="jq bats bats-assert bats-support libcmocka-dev mandoc nodejs npm python3 util-linux clang libclang-rt-14-dev"
+test="jq bats bats-assert bats-support libcmocka-dev mandoc nodejs npm python3 util-linux openssl clang libclang-rt-14-dev"
 fuzz="clang libclang-rt-14-dev"
 want="$build"
 [ "${1:-}" = test ] && want="$build $test"

@@ -39,12 +39,12 @@ user_mode() {
 }
 
 # Start the destinations: sets HTTP, FLOOD, HOLD (ports), DEST (pid) and
-# DEST_LOG.
+# DEST_LOG; with a certificate and key as $1 and $2, HTTPS too.
 start_dest() {
 	local i=0
 	DEST_LOG="$SBX/dest.log"
 	: >"$DEST_LOG"
-	/usr/bin/python3 "$DEST_PY" "$DEST_LOG" >"$SBX/dest.ports" &
+	/usr/bin/python3 "$DEST_PY" "$DEST_LOG" "$@" >"$SBX/dest.ports" &
 	DEST=$!
 	while [ ! -s "$SBX/dest.ports" ]; do
 		sleep 0.05
@@ -261,6 +261,37 @@ fetch(\"http://127.0.0.1:$HTTP/hi\").then(r => r.text())
 	assert_output "exit 0
 http 200 hello-egress
 fetch hello-egress"
+}
+
+@test "Node: fetch over https goes through the CONNECT tunnel with TLS inside it" {
+	sbx_dirs "$(user_mode)"
+	openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 \
+	    -addext subjectAltName=IP:127.0.0.1 -keyout "$SBX/key.pem" \
+	    -out "$SBX/cert.pem" 2>/dev/null
+	chmod 644 "$SBX/cert.pem" "$SBX/key.pem"
+	start_dest "$SBX/cert.pem" "$SBX/key.pem"
+	cat >"$SBX/fetch.js" <<EOF
+fetch("https://127.0.0.1:$HTTPS/hi").then(r => r.text())
+  .then(t => console.log("fetch", t.trim()))
+  .catch(e => console.log("fetch failed", e.cause && e.cause.code));
+EOF
+	chmod 644 "$SBX/fetch.js"
+	sbx_config "$SBX/c.json" <<EOF
+{"corral":{"policy":{"default":"allow"}},
+ "mcpServers":{"p":{"command":"$PROBE","env":{"NODE_EXTRA_CA_CERTS":"$SBX/cert.pem"},
+  "sandbox":{"network":["127.0.0.1:$HTTPS"],
+  "ro":["$ROOT/tests/servers","$SBX/cert.pem","$SBX/fetch.js"]$(sbx_limits)}}}}
+EOF
+	run -0 --separate-stderr inside "node $SBX/fetch.js; env -u NODE_EXTRA_CA_CERTS node $SBX/fetch.js"
+	# The certificate is checked: without its CA, no answer.
+	assert_output "exit 0
+fetch hello-egress
+fetch failed DEPTH_ZERO_SELF_SIGNED_CERT"
+	# The proxy saw a tunnel to that port, and never the request inside.
+	run -0 egress_records
+	jq -s -e --arg port "$HTTPS" 'length == 2 and all(.[]; .method == "CONNECT" and
+	    .port == ($port | tonumber) and .decision == "allow" and
+	    .bytes_up > 0 and .bytes_down > 0)' <<<"$output" >/dev/null
 }
 
 @test "npx -y installs from the npm registry with only its host on the list" {

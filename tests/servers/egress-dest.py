@@ -1,6 +1,8 @@
 #!/usr/bin/python3
 """Destinations for the egress tests, on 127.0.0.1, ports printed as
-"http=P flood=P hold=P" on the first line of stdout.
+"http=P flood=P hold=P" on the first line of stdout (and " https=P" when
+argv[2] and argv[3] name a certificate and its key: the http server's
+answers over TLS).
 
 http   GET /hi answers "hello-egress"; GET /big 16 MiB of
        random.Random(8).randbytes; any other path 404.
@@ -9,6 +11,7 @@ hold   logs "open", then each line it receives; "close" closes it from
        this side ("closed"), EOF from the peer logs "eof". Log: argv[1]."""
 import random
 import socket
+import ssl
 import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -90,6 +93,15 @@ http.daemon_threads = True
 fl, ho = listener(), listener()
 threading.Thread(target=serve, args=(fl, flood), daemon=True).start()
 threading.Thread(target=serve, args=(ho, hold), daemon=True).start()
-print("http=%d flood=%d hold=%d" % (http.server_address[1],
-      fl.getsockname()[1], ho.getsockname()[1]), flush=True)
+extra = ""
+if len(sys.argv) > 3:
+    https = ThreadingHTTPServer(("127.0.0.1", 0), H)
+    https.daemon_threads = True
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(sys.argv[2], sys.argv[3])
+    https.socket = ctx.wrap_socket(https.socket, server_side=True)
+    threading.Thread(target=https.serve_forever, daemon=True).start()
+    extra = " https=%d" % https.server_address[1]
+print("http=%d flood=%d hold=%d%s" % (http.server_address[1],
+      fl.getsockname()[1], ho.getsockname()[1], extra), flush=True)
 http.serve_forever()

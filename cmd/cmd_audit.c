@@ -950,6 +950,12 @@ etally(struct egroup *g, const cJSON *o)
 {
 	const char *d = str(o, "decision");
 
+	if (str(o, "event") && strcmp(str(o, "event"), "egress_suppressed") ==
+	    0) {
+		/* Refusals beyond the log's limit, counted. */
+		g->denied += (long long)num(o, "count", NULL);
+		return;
+	}
 	if (d && strcmp(d, "allow") == 0)
 		g->allowed++;
 	else if (d && strcmp(d, "error") == 0)
@@ -1107,7 +1113,8 @@ sum_line(struct sums *m, const char *l, size_t n)
 		free(key);
 		tally(g, rec);
 		tally(&m->total, rec);
-	} else if (strcmp(ev, "egress") == 0 &&
+	} else if ((strcmp(ev, "egress") == 0 ||
+	    strcmp(ev, "egress_suppressed") == 0) &&
 	    (!m->since_set || t >= m->since)) {
 		sum_egress(m, rec);
 	}

@@ -46,6 +46,8 @@ struct tun {
 	int sfd;		/* to the destination, or -1 */
 	enum tstate st;
 	int resolving;		/* a lookup holds a pointer to us */
+	int counted;		/* a refusal: weighed against the limit */
+	int quiet;		/* ... and over it: not recorded nor logged */
 	int dead;		/* closed while resolving: the lookup frees */
 	ev_io crd, cwr, srd, swr;
 	ev_timer tmo;
@@ -84,7 +86,14 @@ struct egress {
 	ev_timer at;
 	struct tun *tuns;
 	int ntun;
+	/* Refusals are recorded at most REFUSALS_MAX a minute: a server
+	   must not fill the audit log with attempts. */
+	double refusals_t0;
+	int refusals;
+	long long suppressed;
 };
+
+#define REFUSALS_MAX	100
 
 static void tun_close(struct tun *);
 static void tun_watch(struct tun *);
@@ -98,6 +107,44 @@ verdict_name(enum verdict v)
 	return v == V_ALLOW ? "allow" : v == V_ERROR ? "error" : "deny";
 }
 
+/* How many refusals were not recorded, once their minute is over. */
+static void
+tell_suppressed(struct egress *eg)
+{
+	cJSON *f;
+
+	if (eg->suppressed == 0 || eg->trail == NULL)
+		return;
+	f = cJSON_CreateObject();
+	cJSON_AddStringToObject(f, "server", eg->alias);
+	cJSON_AddNumberToObject(f, "count", (double)eg->suppressed);
+	trail_event(eg->trail, "egress_suppressed", f);
+	eg->suppressed = 0;
+}
+
+/* A refusal (or error) of t: recorded and told, or, beyond
+   REFUSALS_MAX in a minute, only counted. Returns t->quiet. */
+static int
+weigh(struct tun *t)
+{
+	struct egress *eg = t->eg;
+	double now = mono_now();
+
+	if (t->counted)
+		return t->quiet;
+	t->counted = 1;
+	if (now - eg->refusals_t0 >= 60) {
+		tell_suppressed(eg);
+		eg->refusals_t0 = now;
+		eg->refusals = 0;
+	}
+	if (++eg->refusals > REFUSALS_MAX) {
+		eg->suppressed++;
+		t->quiet = 1;
+	}
+	return t->quiet;
+}
+
 /* One audit record for t: at its end, or at its denial. */
 static void
 record(struct tun *t)
@@ -105,7 +152,7 @@ record(struct tun *t)
 	struct egress *eg = t->eg;
 	cJSON *f;
 
-	if (eg->trail == NULL)
+	if (eg->trail == NULL || (t->v != V_ALLOW && weigh(t)))
 		return;
 	f = cJSON_CreateObject();
 	cJSON_AddStringToObject(f, "server", eg->alias);
@@ -230,7 +277,7 @@ refuse(struct tun *t, enum verdict v, int code, const char *status,
 	free(t->why);
 	t->why = xstrdup(body);
 	t->v = v;
-	if (v == V_DENY)
+	if (v == V_DENY && !weigh(t))
 		logmsg("[%s] egress: denied: %s", t->eg->alias, body);
 	strcat(body, "\n");
 	n = snprintf(head, sizeof(head), "HTTP/1.1 %d %s\r\nContent-Type: "
@@ -1003,6 +1050,7 @@ egress_free(struct egress *eg)
 		/* Runs every pending callback: each frees its dead tunnel. */
 		ares_destroy(eg->ch);
 	}
+	tell_suppressed(eg);
 	free(eg->alias);
 	free(eg);
 }

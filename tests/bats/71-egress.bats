@@ -157,6 +157,25 @@ curl: (56) CONNECT tunnel failed, response 403
 	not_listed "$(user_mode)"
 }
 
+@test "refusals are recorded and told at most 100 a minute; the rest are counted in one record" {
+	sbx_dirs "$(user_mode)"
+	start_dest
+	egress_config '["127.0.0.1:'"$HTTP"'"]'
+	run -0 --separate-stderr inside "$CLIENT refused 127.0.0.1 $HOLD 250"
+	assert_output "exit 0
+403=250"
+	run -0 grep -c "egress: denied: 127.0.0.1 port $HOLD" <<<"$stderr"
+	assert_output 100
+	run -0 jq -c 'select(.event == "egress") | .decision' "$MODE_STATE/corral/audit.jsonl"
+	[ "${#lines[@]}" = 100 ]
+	run -0 jq -c 'select(.event == "egress_suppressed") | {server, count}' "$MODE_STATE/corral/audit.jsonl"
+	assert_output '{"server":"p","count":150}'
+	[ ! -s "$DEST_LOG" ]
+	# corral audit stats counts them all.
+	run -0 as_mode "$CORRAL" audit stats --json
+	jq -e '.egress[0].denied == 250' <<<"$output" >/dev/null
+}
+
 @test "names and addresses of this machine or private networks are refused unless the address is listed" {
 	sbx_dirs "$(user_mode)"
 	start_dest

@@ -5,6 +5,8 @@
 tunnels HOST PORT N DIR   open N CONNECT tunnels and never read them;
                           write "200=A 503=B other=C" to DIR/status, wait
                           for DIR/done, close them all.
+refused HOST PORT N       N tunnels one after another; print how many got
+                          each status ("403=N").
 close-client HOST PORT    tunnel, send a line, close: "closed" at once.
 close-server HOST PORT    tunnel, ask the far end to close: "eof" when
                           the tunnel ends within 10 s, else "hung"."""
@@ -48,6 +50,14 @@ def main():
             time.sleep(0.1)
         for s in socks:
             s.close()
+        return
+    if mode == "refused":
+        counts = {}
+        for _ in range(int(sys.argv[4])):
+            s, code = tunnel(host, port)
+            s.close()
+            counts[code] = counts.get(code, 0) + 1
+        print(" ".join("%s=%d" % kv for kv in sorted(counts.items())))
         return
     s, code = tunnel(host, port)
     if code != "200":

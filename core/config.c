@@ -1630,6 +1630,7 @@ config_free(struct config *cf)
 	free(cf->otel_service);
 	free(cf->path);
 	free(cf->global_fp);
+	free(cf->live_fp);
 	free(cf->dir);
 	free(cf);
 }
@@ -1657,6 +1658,7 @@ config_new(const char *dir)
 	cf->consent_timeout = 120;
 	cf->dir = dir ? xstrdup(dir) : NULL;
 	cf->global_fp = xstrdup("");
+	cf->live_fp = xstrdup("");
 	return cf;
 }
 
@@ -1779,11 +1781,27 @@ config_parse(const char *text, size_t len, const char *dir,
 	    parse_corral(&c, v, cf) < 0)
 		goto bad;
 	if (v) {
-		char *fp = cJSON_PrintUnformatted(v);
+		static const char *const live[] = { "policy", "consent",
+		    "max_starting", NULL };
+		cJSON *rest = cJSON_Duplicate(v, 1), *l = cJSON_CreateObject();
+		char *fp;
+		int k;
 
+		for (k = 0; live[k]; k++)
+			if (cJSON_GetObjectItemCaseSensitive(rest, live[k]))
+				cJSON_AddItemToObject(l, live[k],
+				    cJSON_DetachItemFromObjectCaseSensitive(rest,
+				    live[k]));
+		fp = cJSON_PrintUnformatted(rest);
 		free(cf->global_fp);
 		cf->global_fp = xstrdup(fp);
 		cJSON_free(fp);
+		fp = cJSON_PrintUnformatted(l);
+		free(cf->live_fp);
+		cf->live_fp = xstrdup(fp);
+		cJSON_free(fp);
+		cJSON_Delete(rest);
+		cJSON_Delete(l);
 	}
 	apply_server_defaults(cf);
 	cJSON_Delete(root);

@@ -95,7 +95,10 @@ struct config {
 	double consent_timeout;
 	char **consent_cmd;	/* argv of the "command" channel */
 	char sha256[65];	/* of the file's bytes; "" from memory */
-	char *global_fp;	/* canonical text of "corral", or "" */
+	/* Canonical text of the "corral" section: what a reload can apply
+	   (policy, consent, max_starting), and the rest. */
+	char *live_fp;
+	char *global_fp;
 	/* Values of ${env:...} substitutions and of configured headers:
 	   never written to the audit log or spans. */
 	char **secrets;

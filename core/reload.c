@@ -16,8 +16,10 @@
  * keeps its empty slot, an added one takes a spare (RELOAD_SPARE per run).
  * A server that gave up (max_failures) is tried again by any reload: the
  * user may have fixed what it lacked (`corral login`, a file it needs).
- * The "corral" section (policy, consent, audit, limits on messages) is
- * read at start only: a change there is reported, not applied.
+ * In the "corral" section, policy, consent and max_starting are read at
+ * every use and a new one is swapped in; the rest (audit, OpenTelemetry,
+ * message size, naming, defaults for servers) is read at start only: a
+ * change there is reported, not applied.
  */
 #include <sys/inotify.h>
 
@@ -31,10 +33,14 @@
 #include "core/broker.h"
 #include "core/catalog.h"
 #include "core/config.h"
+#include "core/map.h"
+#include "core/policy.h"
 #include "core/trail.h"
 #include "core/util.h"
 
 #define SETTLE	0.2	/* seconds of quiet before a changed file is read */
+
+#define SWAP(a, b, type) do { type t_ = (a); (a) = (b); (b) = t_; } while (0)
 
 struct reload {
 	char applied[65];	/* sha256 of the file last applied */
@@ -205,6 +211,40 @@ apply(struct broker *b, struct config *nc, struct tally *t)
 	return used;
 }
 
+/* The parts of the "corral" section read at every use: the policy,
+   consent and max_starting of nc become the broker's (and nc keeps the
+   old ones, alive as long as it). Consent channels are not changed while
+   a question is pending (its channel is an index into them). Returns
+   whether nc must be kept. */
+static int
+apply_live(struct broker *b, struct config *nc, const char *why)
+{
+	struct config *cf = b->cf;
+	size_t it;
+	int i;
+
+	if (strcmp(nc->live_fp, cf->live_fp) == 0)
+		return 0;
+	SWAP(cf->policy, nc->policy, struct policy);
+	SWAP(cf->consent_timeout, nc->consent_timeout, double);
+	SWAP(cf->consent_cmd, nc->consent_cmd, char **);
+	SWAP(cf->max_starting, nc->max_starting, int);
+	SWAP(cf->live_fp, nc->live_fp, char *);
+	if (map_first(&b->prompts, &it) == NULL) {
+		for (i = 0; i < 4; i++)
+			SWAP(cf->channels[i], nc->channels[i], int);
+		SWAP(cf->nchannels, nc->nchannels, int);
+	} else if (cf->nchannels != nc->nchannels ||
+	    memcmp(cf->channels, nc->channels, sizeof(cf->channels)) != 0)
+		logmsg("reload (%s): consent channels not changed while a "
+		    "question is pending; reload again once it is answered",
+		    why);
+	logmsg("reload (%s): the policy, consent and max_starting of the "
+	    "\"corral\" section are in force", why);
+	child_start_next(b);	/* max_starting may have grown */
+	return 1;
+}
+
 void
 broker_reload(struct broker *b, const char *why)
 {
@@ -239,14 +279,15 @@ broker_reload(struct broker *b, const char *why)
 	if (b->reload)
 		memcpy(b->reload->applied, nc->sha256, sizeof(nc->sha256));
 	if (strcmp(nc->global_fp, b->cf->global_fp) != 0)
-		logmsg("reload (%s): the \"corral\" section changed; it is "
-		    "read at start only: restart corral serve to apply it",
-		    why);
+		logmsg("reload (%s): the \"corral\" section changed beyond its "
+		    "policy, consent and max_starting; the rest is read at "
+		    "start only: restart corral serve to apply it", why);
 	memset(&t, 0, sizeof(t));
 	t.added = cJSON_CreateArray();
 	t.removed = cJSON_CreateArray();
 	t.changed = cJSON_CreateArray();
-	used = apply(b, nc, &t);
+	used = apply_live(b, nc, why);
+	used |= apply(b, nc, &t);
 	logmsg("reload (%s): %d added, %d removed, %d restarted, %d "
 	    "unchanged", why, cJSON_GetArraySize(t.added),
 	    cJSON_GetArraySize(t.removed), cJSON_GetArraySize(t.changed),

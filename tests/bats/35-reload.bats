@@ -150,17 +150,38 @@ b"
 	stop_corral
 }
 
-@test "reload: a server disabled by the new file is stopped; the corral section is read at start only" {
+@test "reload: a server disabled by the new file is stopped; most of the corral section is read at start only" {
 	serve_with a b
 	bpid="$(pid_of b)"
 	GLOBAL='{"timeouts":{"initialize":5}}' conf a 'b:"disabled":true'
 	kill -HUP "$CPID"
 	wait_err 'reload \(SIGHUP\): 0 added, 0 removed, 1 restarted, 1 unchanged'
 	wait_err 'corral: \[b\] disabled by the new configuration'
-	run -0 grep -c 'the "corral" section changed; it is read at start only: restart corral serve to apply it' "$ERR"
+	run -0 grep -c 'the "corral" section changed beyond its policy, consent and max_starting; the rest is read at start only: restart corral serve to apply it' "$ERR"
 	assert_output 1
 	run -1 kill -0 "$bpid"
 	run -0 tool_names 2
 	assert_output "a"
+	stop_corral
+}
+
+@test "reload: a new policy in the corral section applies to the next call; the servers keep running" {
+	serve_with a
+	apid="$(pid_of a)"
+	send '{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"a__echo","arguments":{"text":"before"}}}'
+	wait_for '"id":2,'
+	run -0 jq -c 'select(.id == 2) | .result.content[0].text' "$OUT"
+	assert_output '"before"'
+	GLOBAL='{"policy":{"default":"deny"}}' conf a
+	kill -HUP "$CPID"
+	wait_err 'reload \(SIGHUP\): the policy, consent and max_starting of the "corral" section are in force'
+	send '{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"a__echo","arguments":{"text":"after"}}}'
+	wait_for '"id":3,'
+	run -0 jq -c 'select(.id == 3) | .result.isError' "$OUT"
+	assert_output true
+	run -0 jq -r 'select(.id == 3) | .result.content[0].text' "$OUT"
+	assert_output --partial "denied"
+	[ "$(pid_of a)" = "$apid" ]
+	run -1 grep -q 'read at start only' "$ERR"
 	stop_corral
 }

@@ -1,6 +1,9 @@
 /* libcurl on libev: libcurl says which sockets to watch (sock_cb) and when
    to call it back (timer_cb); ev_io and one ev_timer hand the events back
    with curl_multi_socket_action. */
+#include <errno.h>
+#include <math.h>
+#include <poll.h>
 #include <stdlib.h>
 
 #include "core/curlev.h"
@@ -9,6 +12,7 @@
 struct sock {
 	struct curlev *cv;
 	curl_socket_t fd;
+	int what;		/* CURL_POLL_*: for curlev_drain */
 	ev_io io;
 	struct sock *next;
 };
@@ -33,6 +37,8 @@ struct curlev {
 	   be added from inside libcurl: they wait here until it returns. */
 	int inside;
 	struct xfer *pending;
+	int draining;		/* curlev_drain polls; no watchers */
+	double due;		/* libcurl's timeout (mono_now), or -1 */
 };
 
 static void
@@ -158,6 +164,9 @@ sock_cb(CURL *e, curl_socket_t fd, int what, void *arg, void *sockp)
 		cv->socks = s;
 		curl_multi_assign(cv->multi, fd, s);
 	}
+	s->what = what;
+	if (cv->draining)
+		return 0;
 	ev_io_stop(cv->loop, &s->io);
 	if (what & CURL_POLL_IN)
 		ev |= EV_READ;
@@ -177,6 +186,9 @@ timer_cb(CURLM *m, long ms, void *arg)
 	struct curlev *cv = arg;
 
 	(void)m;
+	cv->due = ms < 0 ? -1 : mono_now() + ms / 1000.0;
+	if (cv->draining)
+		return 0;
 	ev_timer_stop(cv->loop, &cv->timer);
 	if (ms >= 0) {
 		ev_timer_set(&cv->timer, ms / 1000.0, 0.);
@@ -199,7 +211,80 @@ curlev_new(struct ev_loop *loop)
 	curl_multi_setopt(cv->multi, CURLMOPT_TIMERDATA, cv);
 	ev_init(&cv->timer, timer_ev);
 	cv->timer.data = cv;
+	cv->due = -1;
 	return cv;
+}
+
+CURLM *
+curlev_multi(struct curlev *cv)
+{
+	return cv->multi;
+}
+
+/* One round of curlev_drain: wait for the sockets or libcurl's timeout,
+   at most until deadline, and let libcurl act. -1 when poll failed. */
+static int
+drain_round(struct curlev *cv, double deadline)
+{
+	struct pollfd *pfd = NULL;
+	struct sock *s;
+	size_t n = 0, i;
+	double now = mono_now(), wait = deadline - now;
+	int flags;
+
+	for (s = cv->socks; s; s = s->next)
+		n++;
+	pfd = xcalloc(n ? n : 1, sizeof(*pfd));
+	for (n = 0, s = cv->socks; s; s = s->next) {
+		if (s->what == 0 || s->what == CURL_POLL_REMOVE)
+			continue;
+		pfd[n].fd = s->fd;
+		pfd[n].events = ((s->what & CURL_POLL_IN) ? POLLIN : 0) |
+		    ((s->what & CURL_POLL_OUT) ? POLLOUT : 0);
+		n++;
+	}
+	if (cv->due >= 0 && cv->due - now < wait)
+		wait = cv->due > now ? cv->due - now : 0;
+	if (poll(pfd, (nfds_t)n, (int)ceil(wait * 1000)) < 0 &&
+	    errno != EINTR) {
+		free(pfd);
+		return -1;
+	}
+	for (i = 0; i < n; i++) {
+		if (pfd[i].revents == 0)
+			continue;
+		flags = ((pfd[i].revents & POLLIN) ? CURL_CSELECT_IN : 0) |
+		    ((pfd[i].revents & POLLOUT) ? CURL_CSELECT_OUT : 0) |
+		    ((pfd[i].revents & (POLLERR | POLLHUP | POLLNVAL)) ?
+		    CURL_CSELECT_ERR : 0);
+		action(cv, pfd[i].fd, flags);
+	}
+	free(pfd);
+	if (cv->due >= 0 && mono_now() >= cv->due) {
+		cv->due = -1;
+		action(cv, CURL_SOCKET_TIMEOUT, 0);
+	}
+	reap(cv);
+	add_pending(cv);
+	return 0;
+}
+
+void
+curlev_drain(struct curlev *cv, double deadline, void (*more)(void *),
+    void *arg)
+{
+	struct sock *s;
+
+	cv->draining = 1;
+	ev_timer_stop(cv->loop, &cv->timer);
+	for (s = cv->socks; s; s = s->next)
+		ev_io_stop(cv->loop, &s->io);
+	while (mono_now() < deadline) {
+		if (more)
+			more(arg);
+		if (cv->n == 0 || drain_round(cv, deadline) < 0)
+			break;
+	}
 }
 
 int

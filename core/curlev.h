@@ -25,6 +25,15 @@ void curlev_unpause(struct curlev *, CURL *);
 /* For CURLOPT_SOCKOPTFUNCTION. */
 int curlev_sockopt_cloexec(void *, curl_socket_t, curlsocktype);
 int curlev_running(const struct curlev *);
+/* For curl_multi_setopt. */
+CURLM *curlev_multi(struct curlev *);
+/* Run the transfers without the loop until deadline (mono_now time), by
+   polling their sockets here: for the end of the program, when the loop
+   no longer runs. Before each round more(arg), when given, may start
+   transfers; the drain ends when none is left, or at deadline. The
+   loop's watchers are not used again: call curlev_free next. */
+void curlev_drain(struct curlev *, double deadline, void (*more)(void *),
+    void *arg);
 void curlev_free(struct curlev *);
 
 #endif

@@ -1,13 +1,11 @@
 /* OpenTelemetry trace export over OTLP/HTTP with the JSON encoding; see
-   otel.h. libcurl's multi interface runs on the caller's libev loop: the
-   socket callback keeps one ev_io per socket, the timer callback one
-   ev_timer, and both hand events back with curl_multi_socket_action. */
+   otel.h. The POSTs run on the caller's libev loop through core/curlev.c,
+   and at exit through curlev_drain. */
 #include <sys/random.h>
 
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +17,7 @@
 #include <openssl/rand.h>
 
 #include "core/buf.h"
+#include "core/curlev.h"
 #include "core/otel.h"
 #include "core/util.h"
 #include "core/version.h"
@@ -30,18 +29,9 @@
 #define SUFFIX "]}]}]}"
 #define SUFFIXLEN (sizeof(SUFFIX) - 1)
 
-/* A socket libcurl asked us to watch. */
-struct sock {
-	struct otel *o;
-	curl_socket_t fd;
-	int what;		/* CURL_POLL_IN and CURL_POLL_OUT bits */
-	ev_io io;
-	struct sock *next;
-};
-
 struct otel {
 	struct ev_loop *loop;
-	CURLM *multi;
+	struct curlev *cv;
 	CURL *easy;
 	struct curl_slist *hdrs;
 	char *url, *shown;
@@ -59,10 +49,7 @@ struct otel {
 	char errbuf[CURL_ERROR_SIZE];
 
 	ev_timer batch;		/* spans wait at most flush_interval */
-	ev_timer ctimer;	/* libcurl's timeout */
-	double curl_due;	/* when it is due (mono_now), or -1 */
-	struct sock *socks;
-	int draining;		/* otel_drain: poll(2), not the loop */
+	int draining;		/* otel_drain: the loop no longer runs */
 
 	long long sent, dropped, failed_posts;
 	long long untold;	/* dropped since the last report */
@@ -72,6 +59,7 @@ struct otel {
 };
 
 static void post_maybe(struct otel *);
+static void post_done(CURL *, CURLcode, void *);
 
 /* ---- ids and traceparent ------------------------------------------------ */
 
@@ -608,7 +596,7 @@ otel_shown_url(const struct otel *o)
 static int
 post(struct otel *o)
 {
-	CURLMcode mc;
+	const char *why;
 	size_t len;
 	int k;
 
@@ -618,14 +606,14 @@ post(struct otel *o)
 	curl_easy_setopt(o->easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
 	curl_easy_setopt(o->easy, CURLOPT_POSTFIELDS, o->body);
 	o->inflight = k;
-	if ((mc = curl_multi_add_handle(o->multi, o->easy)) == CURLM_OK)
+	if (curlev_add(o->cv, o->easy, post_done, o, &why) == 0)
 		return 0;
 	o->inflight = 0;
 	free(o->body);
 	o->body = NULL;
 	pop(o, k);
 	o->failed_posts++;
-	drop(o, k, xasprintf("POST %s: %s", o->shown, curl_multi_strerror(mc)));
+	drop(o, k, xasprintf("POST %s: %s", o->shown, why));
 	return -1;
 }
 
@@ -703,7 +691,6 @@ done(struct otel *o, CURLcode rc)
 	int k = o->inflight, retry;
 	char *why = NULL;
 
-	curl_multi_remove_handle(o->multi, o->easy);
 	o->inflight = 0;
 	free(o->body);
 	o->body = NULL;
@@ -747,111 +734,12 @@ done(struct otel *o, CURLcode rc)
 	post_maybe(o);
 }
 
+/* The POST ended: its easy handle is ours again. */
 static void
-reap(struct otel *o)
+post_done(CURL *e, CURLcode rc, void *arg)
 {
-	CURLMsg *m;
-	CURLcode rc;
-	int left;
-
-	while ((m = curl_multi_info_read(o->multi, &left)) != NULL)
-		if (m->msg == CURLMSG_DONE) {
-			rc = m->data.result;
-			done(o, rc);
-		}
-}
-
-/* ---- libcurl on libev --------------------------------------------------- */
-
-static void
-io_cb(struct ev_loop *loop, ev_io *w, int revents)
-{
-	struct sock *s = w->data;
-	struct otel *o = s->o;
-	int flags = 0, running;
-
-	(void)loop;
-	if (revents & EV_READ)
-		flags |= CURL_CSELECT_IN;
-	if (revents & EV_WRITE)
-		flags |= CURL_CSELECT_OUT;
-	/* s may be gone after this. */
-	curl_multi_socket_action(o->multi, s->fd, flags, &running);
-	reap(o);
-}
-
-static void
-ctimer_cb(struct ev_loop *loop, ev_timer *w, int revents)
-{
-	struct otel *o = w->data;
-	int running;
-
-	(void)loop;
-	(void)revents;
-	o->curl_due = -1;
-	curl_multi_socket_action(o->multi, CURL_SOCKET_TIMEOUT, 0, &running);
-	reap(o);
-}
-
-static int
-sock_cb(CURL *e, curl_socket_t fd, int what, void *arg, void *sockp)
-{
-	struct otel *o = arg;
-	struct sock *s = sockp, **pp;
-	int ev = 0;
-
 	(void)e;
-	if (what == CURL_POLL_REMOVE) {
-		if (s == NULL)
-			return 0;
-		ev_io_stop(o->loop, &s->io);
-		for (pp = &o->socks; *pp != s; pp = &(*pp)->next)
-			;
-		*pp = s->next;
-		free(s);
-		return 0;
-	}
-	if (s == NULL) {
-		s = xcalloc(1, sizeof(*s));
-		s->o = o;
-		s->fd = fd;
-		ev_init(&s->io, io_cb);
-		s->io.data = s;
-		s->next = o->socks;
-		o->socks = s;
-		curl_multi_assign(o->multi, fd, s);
-	}
-	s->what = what;
-	if (o->draining)
-		return 0;
-	ev_io_stop(o->loop, &s->io);
-	if (what & CURL_POLL_IN)
-		ev |= EV_READ;
-	if (what & CURL_POLL_OUT)
-		ev |= EV_WRITE;
-	if (ev != 0) {
-		ev_io_set(&s->io, fd, ev);
-		ev_io_start(o->loop, &s->io);
-	}
-	return 0;
-}
-
-/* libcurl says when to call it back; never call it from here. */
-static int
-timer_cb(CURLM *m, long ms, void *arg)
-{
-	struct otel *o = arg;
-
-	(void)m;
-	o->curl_due = ms < 0 ? -1 : mono_now() + ms / 1000.0;
-	if (o->draining)
-		return 0;
-	ev_timer_stop(o->loop, &o->ctimer);
-	if (ms >= 0) {
-		ev_timer_set(&o->ctimer, ms / 1000.0, 0.);
-		ev_timer_start(o->loop, &o->ctimer);
-	}
-	return 0;
+	done(arg, rc);
 }
 
 static size_t
@@ -862,16 +750,6 @@ resp_cb(char *p, size_t size, size_t n, void *arg)
 	/* Beyond RESP_MAX the answer is read and forgotten. */
 	(void)buf_add(&o->resp, p, size * n);
 	return size * n;
-}
-
-/* Children must not inherit the collector's sockets. */
-static int
-sockopt_cb(void *arg, curl_socket_t fd, curlsocktype purpose)
-{
-	(void)arg;
-	(void)purpose;
-	fd_cloexec(fd);
-	return CURL_SOCKOPT_OK;
 }
 
 /* ---- setup and shutdown ------------------------------------------------- */
@@ -1045,21 +923,14 @@ otel_new(struct ev_loop *loop, const struct otel_conf *c, char **err)
 	o->prefix = make_prefix(c);
 	o->prefixlen = strlen(o->prefix);
 	buf_init(&o->resp, RESP_MAX);
-	o->curl_due = -1;
 	o->told_at = -TELL_EVERY;
 	ev_init(&o->batch, batch_cb);
 	o->batch.data = o;
-	ev_init(&o->ctimer, ctimer_cb);
-	o->ctimer.data = o;
 
-	if ((o->multi = curl_multi_init()) == NULL ||
-	    (o->easy = curl_easy_init()) == NULL)
+	o->cv = curlev_new(loop);
+	if ((o->easy = curl_easy_init()) == NULL)
 		fatal("libcurl: out of memory");
-	curl_multi_setopt(o->multi, CURLMOPT_SOCKETFUNCTION, sock_cb);
-	curl_multi_setopt(o->multi, CURLMOPT_SOCKETDATA, o);
-	curl_multi_setopt(o->multi, CURLMOPT_TIMERFUNCTION, timer_cb);
-	curl_multi_setopt(o->multi, CURLMOPT_TIMERDATA, o);
-	curl_multi_setopt(o->multi, CURLMOPT_MAXCONNECTS, 1L);
+	curl_multi_setopt(curlev_multi(o->cv), CURLMOPT_MAXCONNECTS, 1L);
 
 	tmo = (long)(timeout * 1000);
 	ctmo = timeout < CONNECT_MAX ? tmo : (long)(CONNECT_MAX * 1000);
@@ -1076,85 +947,32 @@ otel_new(struct ev_loop *loop, const struct otel_conf *c, char **err)
 	curl_easy_setopt(o->easy, CURLOPT_WRITEFUNCTION, resp_cb);
 	curl_easy_setopt(o->easy, CURLOPT_WRITEDATA, o);
 	curl_easy_setopt(o->easy, CURLOPT_ERRORBUFFER, o->errbuf);
-	curl_easy_setopt(o->easy, CURLOPT_SOCKOPTFUNCTION, sockopt_cb);
+	curl_easy_setopt(o->easy, CURLOPT_SOCKOPTFUNCTION,
+	    curlev_sockopt_cloexec);
 	return o;
 }
 
-/* Send what is queued until deadline, polling our sockets ourselves. */
+/* curlev_drain's next step: post the next batch when none is out. */
 static void
-drain(struct otel *o, double deadline)
+drain_more(void *arg)
 {
-	struct pollfd *pfd = NULL;
-	struct sock *s;
-	size_t cap = 0, npfd, i;
-	double now, wait;
-	int flags, running;
+	struct otel *o = arg;
 
-	for (;;) {
-		if ((now = mono_now()) >= deadline)
-			break;
-		if (o->inflight == 0) {
-			if (o->n == 0)
-				break;
-			if (post(o) < 0)
-				continue;
-		}
-		npfd = 0;
-		for (s = o->socks; s != NULL; s = s->next) {
-			if (s->what == 0)
-				continue;
-			if (npfd == cap) {
-				cap = cap ? 2 * cap : 4;
-				pfd = xrealloc(pfd, cap * sizeof(*pfd));
-			}
-			pfd[npfd].fd = s->fd;
-			pfd[npfd].events = ((s->what & CURL_POLL_IN) ? POLLIN :
-			    0) | ((s->what & CURL_POLL_OUT) ? POLLOUT : 0);
-			pfd[npfd].revents = 0;
-			npfd++;
-		}
-		wait = deadline - now;
-		if (o->curl_due >= 0 && o->curl_due - now < wait)
-			wait = o->curl_due > now ? o->curl_due - now : 0;
-		if (poll(pfd, (nfds_t)npfd, (int)ceil(wait * 1000)) < 0 &&
-		    errno != EINTR)
-			break;
-		for (i = 0; i < npfd; i++) {
-			if (pfd[i].revents == 0)
-				continue;
-			flags = ((pfd[i].revents & POLLIN) ? CURL_CSELECT_IN :
-			    0) | ((pfd[i].revents & POLLOUT) ?
-			    CURL_CSELECT_OUT : 0) | ((pfd[i].revents &
-			    (POLLERR | POLLHUP | POLLNVAL)) ?
-			    CURL_CSELECT_ERR : 0);
-			curl_multi_socket_action(o->multi, pfd[i].fd, flags,
-			    &running);
-		}
-		if (o->curl_due >= 0 && mono_now() >= o->curl_due) {
-			o->curl_due = -1;
-			curl_multi_socket_action(o->multi, CURL_SOCKET_TIMEOUT,
-			    0, &running);
-		}
-		reap(o);
-	}
-	free(pfd);
+	while (o->inflight == 0 && o->n > 0 && post(o) < 0)
+		;
 }
 
 void
 otel_drain(struct otel *o, double grace)
 {
-	struct sock *s;
-
 	if (o->draining)
 		return;
 	o->draining = 1;
 	ev_timer_stop(o->loop, &o->batch);
-	ev_timer_stop(o->loop, &o->ctimer);
-	for (s = o->socks; s != NULL; s = s->next)
-		ev_io_stop(o->loop, &s->io);
-	drain(o, mono_now() + (grace > 0 ? grace : 0));
+	curlev_drain(o->cv, mono_now() + (grace > 0 ? grace : 0), drain_more,
+	    o);
 	if (o->inflight > 0) {
-		curl_multi_remove_handle(o->multi, o->easy);
+		curlev_remove(o->cv, o->easy);
 		o->failed_posts++;
 		drop(o, o->inflight, xasprintf("POST %s: no answer within "
 		    "%.3g s at exit", o->shown, grace));
@@ -1172,17 +990,11 @@ otel_drain(struct otel *o, double grace)
 void
 otel_free(struct otel *o, double grace)
 {
-	struct sock *s;
-
 	if (o == NULL)
 		return;
 	otel_drain(o, grace);
+	curlev_free(o->cv);
 	curl_easy_cleanup(o->easy);
-	curl_multi_cleanup(o->multi);
-	while ((s = o->socks) != NULL) {
-		o->socks = s->next;
-		free(s);
-	}
 	curl_slist_free_all(o->hdrs);
 	curl_global_cleanup();
 	buf_free(&o->resp);

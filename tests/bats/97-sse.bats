@@ -18,17 +18,9 @@ start_sse_everything() {
 # 1 MiB; restart after 0.2 s).
 start_fake() {
 	SLOG="$BATS_TEST_TMPDIR/sse.log"
-	rm -f "$BATS_TEST_TMPDIR/port"
-	"$SRV/ssemcp" --port-file "$BATS_TEST_TMPDIR/port" --log "$SLOG" "$@" \
-	    >/dev/null 2>"$BATS_TEST_TMPDIR/sse.err" 3>&- &
-	EVPID=$!
-	local i=0
-	until [ -s "$BATS_TEST_TMPDIR/port" ]; do
-		sleep 0.05
-		i=$((i + 1))
-		[ "$i" -lt 200 ] || fail "ssemcp did not start"
-	done
-	SPORT="$(cat "$BATS_TEST_TMPDIR/port")"
+	start_net_server ssemcp "$SLOG" "$@"
+	EVPID=$FAKE_PID
+	SPORT=$FAKE_PORT
 	CONF="$BATS_TEST_TMPDIR/c.json"
 	printf '{"mcpServers":{"s":{"type":"sse","url":"http://127.0.0.1:%s/sse"%s}},"corral":{"max_message":1048576}}\n' \
 	    "$SPORT" "${FAKE_EXTRA:-}" >"$CONF"

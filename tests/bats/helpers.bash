@@ -241,19 +241,29 @@ big_answers_survive_a_lagging_host() {
 	stop_corral
 }
 
-# Start the fake HTTP server tests/servers/httpmcp with these flags, its
-# log in $HLOG; sets HPORT and HPID.
-start_httpmcp() {
-	HLOG="$BATS_TEST_TMPDIR/http.log"
+# Start the fake network server tests/servers/$1 (httpmcp, ssemcp) with
+# its request log in $2 and the flags that follow; sets FAKE_PORT and
+# FAKE_PID.
+start_net_server() {
+	local name="$1" log="$2" i=0
+	shift 2
 	rm -f "$BATS_TEST_TMPDIR/port"
-	"$SRV/httpmcp" --port-file "$BATS_TEST_TMPDIR/port" --log "$HLOG" "$@" \
-	    >/dev/null 2>"$BATS_TEST_TMPDIR/http.err" 3>&- &
-	HPID=$!
-	local i=0
+	"$SRV/$name" --port-file "$BATS_TEST_TMPDIR/port" --log "$log" "$@" \
+	    >/dev/null 2>"$BATS_TEST_TMPDIR/$name.err" 3>&- &
+	FAKE_PID=$!
 	until [ -s "$BATS_TEST_TMPDIR/port" ]; do
 		sleep 0.05
 		i=$((i + 1))
-		[ "$i" -lt 200 ] || fail "httpmcp did not start"
+		[ "$i" -lt 200 ] || fail "$name did not start"
 	done
-	HPORT="$(cat "$BATS_TEST_TMPDIR/port")"
+	FAKE_PORT="$(cat "$BATS_TEST_TMPDIR/port")"
+}
+
+# Start tests/servers/httpmcp with these flags, its log in $HLOG; sets
+# HPORT and HPID.
+start_httpmcp() {
+	HLOG="$BATS_TEST_TMPDIR/http.log"
+	start_net_server httpmcp "$HLOG" "$@"
+	HPID=$FAKE_PID
+	HPORT=$FAKE_PORT
 }

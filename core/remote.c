@@ -908,10 +908,7 @@ reinitialize(struct remote *r, struct post *failed)
 {
 	char *line;
 
-	if (failed && buf_reserve(&r->held, failed->len + 1) != NULL) {
-		buf_add(&r->held, failed->body, failed->len);
-		buf_add(&r->held, "\n", 1);
-	} else if (failed && failed->id)
+	if (failed && hold(r, failed->body, failed->len) < 0 && failed->id)
 		fail_request(r, failed->id, "too much waiting for a new "
 		    "session");
 	if (r->reinit)
@@ -928,26 +925,16 @@ reinitialize(struct remote *r, struct post *failed)
 	free(line);
 }
 
+/* The new session exists: initialized first, then what waited. */
 static void
 release_held(struct remote *r)
 {
-	struct buf q = r->held;
-	char *s, *nl;
 	static const char initialized[] =
 	    "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}";
 
-	buf_init(&r->held, 0);
-	r->held.max = q.max;
 	r->reinit = 0;
 	send_msg(r, initialized, sizeof(initialized) - 1, 1, 0);
-	while (buf_used(&q) > 0) {
-		s = buf_head(&q);
-		if ((nl = memchr(s, '\n', buf_used(&q))) == NULL)
-			break;
-		submit(r, s, (size_t)(nl - s), 1);
-		buf_consume(&q, (size_t)(nl - s) + 1);
-	}
-	buf_free(&q);
+	release(r);
 }
 
 static char *
